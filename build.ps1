@@ -1,0 +1,62 @@
+#!/usr/bin/env pwsh
+# PipeBalancer build script. Verbs (build.sh takes the same):
+#   ./build.ps1               restore, build, test
+#   ./build.ps1 test          build and run every test; ends with "N passed, N failed"
+#   ./build.ps1 run [args]    Release build, then run the balancer (default: serve with ./lb.json)
+#   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
+$ErrorActionPreference = 'Stop'
+Set-Location $PSScriptRoot
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+
+if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+    Write-Error "build.ps1: 'dotnet' is not installed. Install the .NET 10 SDK: https://dot.net/download (Windows: winget install Microsoft.DotNet.SDK.10)."
+    exit 127
+}
+
+$results = Join-Path $PSScriptRoot 'artifacts/test-results'
+
+function Invoke-Tests([string[]] $extra) {
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    & dotnet test PipeBalancer.sln -c Release --logger trx --results-directory $results @extra
+    $status = $LASTEXITCODE
+    $passed = 0; $failed = 0
+    foreach ($trx in Get-ChildItem -Path $results -Filter *.trx -ErrorAction SilentlyContinue) {
+        $counters = ([xml](Get-Content $trx.FullName)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed
+    }
+    Write-Output "$passed passed, $failed failed"
+    if ($status -eq 0 -and $passed -eq 0 -and $failed -eq 0) {
+        Write-Error 'build.ps1: no test ran'
+        $status = 1
+    }
+    return $status
+}
+
+$verb = if ($args.Count -gt 0) { $args[0] } else { 'all' }
+$rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
+
+switch ($verb) {
+    'all' {
+        & dotnet restore PipeBalancer.sln; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        & dotnet build PipeBalancer.sln -c Release --no-restore; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        exit (Invoke-Tests (@('--no-build') + $rest))
+    }
+    'test' { exit (Invoke-Tests $rest) }
+    'run' {
+        & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        & dotnet src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll @rest
+        exit $LASTEXITCODE
+    }
+    'bench' {
+        $filter = if ($rest.Count -gt 0) { $rest[0] } else { '*' }
+        $more = if ($rest.Count -gt 1) { $rest[1..($rest.Count - 1)] } else { @() }
+        & dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter $filter @more
+        exit $LASTEXITCODE
+    }
+    default {
+        Write-Error "build.ps1: unknown verb '$verb' (use: test, run, bench, or none for restore+build+test)"
+        exit 64
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# PipeBalancer build script. Verbs (build.ps1 takes the same):
+#   ./build.sh               restore, build, test
+#   ./build.sh test          build and run every test; ends with "N passed, N failed"
+#   ./build.sh run [args]    Release build, then run the balancer (default: serve with ./lb.json)
+#   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "build.sh: '$1' is not installed. $2" >&2
+    exit 127
+  fi
+}
+
+need dotnet "Install the .NET 10 SDK: https://dot.net/download (Debian: apt-get install dotnet-sdk-10.0 from Microsoft's package feed)."
+
+results="$root/artifacts/test-results"
+
+# Sums the counters of every TRX file written by the last test run.
+count_results() {
+  local passed=0 failed=0 line p f
+  shopt -s nullglob
+  for trx in "$results"/*.trx; do
+    line=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+    p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$line")
+    f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$line")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+  done
+  echo "$passed passed, $failed failed"
+}
+
+run_tests() {
+  rm -rf "$results"
+  local status=0
+  dotnet test PipeBalancer.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
+  local summary
+  summary=$(count_results)
+  echo "$summary"
+  if [ "$status" -eq 0 ] && [[ "$summary" == "0 passed, 0 failed" ]]; then
+    echo "build.sh: no test ran" >&2
+    status=1
+  fi
+  return "$status"
+}
+
+verb="${1:-all}"
+[ $# -gt 0 ] && shift
+case "$verb" in
+  all)
+    dotnet restore PipeBalancer.sln
+    dotnet build PipeBalancer.sln -c Release --no-restore
+    run_tests --no-build
+    ;;
+  test)
+    run_tests "$@"
+    ;;
+  run)
+    dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release
+    exec dotnet "src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll" "$@"
+    ;;
+  bench)
+    filter="${1:-*}"
+    [ $# -gt 0 ] && shift
+    dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter "$filter" "$@"
+    ;;
+  *)
+    echo "build.sh: unknown verb '$verb' (use: test, run, bench, or none for restore+build+test)" >&2
+    exit 64
+    ;;
+esac

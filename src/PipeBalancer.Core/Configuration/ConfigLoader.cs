@@ -1,0 +1,565 @@
+using System.Globalization;
+using System.Text.Json;
+using PipeBalancer.Routing;
+
+namespace PipeBalancer.Configuration;
+
+/// <summary>
+/// Reads and validates lb.json. Validation goes on past the first problem and reports every
+/// one with its JSON path, including misspelt property names; a config is returned only when
+/// there is no error. The file is walked as a <see cref="JsonDocument"/> rather than bound by
+/// the serializer, because the serializer stops at the first wrong type.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Most backends one balancer routes over.</summary>
+    public const int MaxBackends = 10_000;
+
+    /// <summary>Most ring points over all backends (virtualNodes x weight summed): 24 MB of ring.</summary>
+    public const long MaxRingPoints = 4_000_000;
+
+    /// <summary>Largest Maglev table: 2 MB.</summary>
+    public const int MaxTableSize = 1_000_003;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends"];
+    private static readonly string[] ListenerProperties = ["name", "address", "mode"];
+    private static readonly string[] AdminProperties = ["address"];
+    private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
+    private static readonly string[] BackendProperties = ["id", "address", "weight"];
+
+    /// <summary>Reads the file at <paramref name="path"/>.</summary>
+    public static ConfigResult LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Failed(new ConfigError("$", $"cannot read {path}: {e.Message}"));
+        }
+
+        return Parse(text);
+    }
+
+    /// <summary>Reads lb.json text.</summary>
+    public static ConfigResult Parse(string json)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            // JsonException counts lines and bytes from zero; editors count from one.
+            string where = string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}");
+            return Failed(new ConfigError("$", $"not valid JSON at {where}: {FirstSentence(e.Message)}"));
+        }
+
+        using (document)
+        {
+            var reader = new Reader();
+            var config = reader.ReadRoot(document.RootElement);
+            return new ConfigResult(reader.Errors.Count == 0 ? config : null, reader.Errors, reader.Warnings);
+        }
+    }
+
+    private static ConfigResult Failed(ConfigError error) => new(null, [error], []);
+
+    private static string FirstSentence(string message)
+    {
+        int end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message.TrimEnd('.') : message[..end];
+    }
+
+    private sealed class Reader
+    {
+        public List<ConfigError> Errors { get; } = [];
+
+        public List<ConfigError> Warnings { get; } = [];
+
+        private readonly Dictionary<string, string> _listenerNames = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string, int), string> _listenerAddresses = [];
+        private readonly Dictionary<string, string> _backendIds = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string, int), string> _backendAddresses = [];
+
+        public BalancerConfig? ReadRoot(JsonElement root)
+        {
+            if (!ExpectObject(root, "$", RootProperties))
+            {
+                return null;
+            }
+
+            var listeners = ReadList(root, "listeners", ReadListener);
+            var admin = ReadAdmin(root);
+            var routing = ReadRouting(root);
+            var backends = ReadList(root, "backends", ReadBackend);
+            CheckListeners(listeners, admin);
+            CheckBackends(backends, routing);
+            return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null)
+                ? null
+                : new BalancerConfig(listeners!, admin, routing, backends!);
+        }
+
+        // Every entry is read even when an earlier one failed, so that one run reports all errors;
+        // a failed entry is a null in the list.
+        private List<T?>? ReadList<T>(JsonElement root, string name, Func<JsonElement, string, T?> readItem)
+            where T : class
+        {
+            if (!root.TryGetProperty(name, out var array))
+            {
+                Error(name, "is required");
+                return null;
+            }
+
+            if (array.ValueKind != JsonValueKind.Array)
+            {
+                Error(name, $"must be an array, got {Describe(array)}");
+                return null;
+            }
+
+            if (array.GetArrayLength() == 0)
+            {
+                Error(name, "needs at least one entry");
+                return null;
+            }
+
+            var items = new List<T?>();
+            foreach (var element in array.EnumerateArray())
+            {
+                items.Add(readItem(element, string.Create(CultureInfo.InvariantCulture, $"{name}[{items.Count}]")));
+            }
+
+            return items;
+        }
+
+        private ListenerConfig? ReadListener(JsonElement e, string path)
+        {
+            if (!ExpectObject(e, path, ListenerProperties))
+            {
+                return null;
+            }
+
+            string? name = ReadName(e, path, "name");
+            var address = ReadAddress(e, path, allowAnyHost: true, allowPortZero: true);
+            if (name is not null)
+            {
+                CheckUnique(_listenerNames, name, path + ".name", "name", name);
+            }
+
+            // Port 0 asks the system for a free port: several such listeners do not collide.
+            if (address is { Port: not 0 })
+            {
+                CheckUnique(_listenerAddresses, Normalize(address), path + ".address", "address", address.Text);
+            }
+            var mode = ReadChoice(e, path, "mode", [("http", ListenerMode.Http), ("tcp", ListenerMode.Tcp)], ListenerMode.Http);
+            return name is null || address is null || mode is null ? null : new ListenerConfig(name, address, mode.Value);
+        }
+
+        private AdminConfig? ReadAdmin(JsonElement root)
+        {
+            if (!root.TryGetProperty("admin", out var e))
+            {
+                return new AdminConfig(AdminConfig.DefaultAddress);
+            }
+
+            if (!ExpectObject(e, "admin", AdminProperties))
+            {
+                return null;
+            }
+
+            if (!e.TryGetProperty("address", out _))
+            {
+                return new AdminConfig(AdminConfig.DefaultAddress);
+            }
+
+            var address = ReadAddress(e, "admin", allowAnyHost: true, allowPortZero: true);
+            return address is null ? null : new AdminConfig(address);
+        }
+
+        private RoutingConfig? ReadRouting(JsonElement root)
+        {
+            var defaults = RoutingConfig.Default;
+            if (!root.TryGetProperty("routing", out var e))
+            {
+                return defaults;
+            }
+
+            if (!ExpectObject(e, "routing", RoutingProperties))
+            {
+                return null;
+            }
+
+            var algorithm = ReadChoice(e, "routing", "algorithm", RoutingNames.Algorithms, defaults.Algorithm);
+            var hash = ReadChoice(e, "routing", "hash", RoutingNames.Hashes, defaults.Hash);
+            int? virtualNodes = ReadInt(e, "routing", "virtualNodes", 1, 10_000, defaults.VirtualNodes);
+            double? loadFactor = ReadNumber(e, "routing", "loadFactor", 1.0, 100.0, defaults.LoadFactor, exclusiveMin: true);
+            int? tableSize = ReadInt(e, "routing", "tableSize", 101, MaxTableSize, defaults.TableSize);
+            KeySource? key = defaults.Key;
+            if (ReadString(e, "routing", "key", required: false) is { } keyText)
+            {
+                if (!KeySource.TryParse(keyText, out key, out string? keyError))
+                {
+                    Error("routing.key", keyError!);
+                }
+            }
+
+            if (tableSize is { } size && !Primes.IsPrime(size))
+            {
+                Error("routing.tableSize", string.Create(CultureInfo.InvariantCulture,
+                    $"must be a prime number (Maglev needs it), got {size}; the next prime is {Primes.NextPrime(size)}"));
+                tableSize = null;
+            }
+
+            if (algorithm is { } a)
+            {
+                CheckAlgorithmSettings(e, a, hash);
+            }
+
+            return algorithm is null || hash is null || virtualNodes is null || loadFactor is null || tableSize is null || key is null
+                ? null
+                : new RoutingConfig(algorithm.Value, algorithm == RoutingAlgorithm.Nginx ? HashFunction.Crc32 : hash.Value, virtualNodes.Value, key, loadFactor.Value, tableSize.Value);
+
+            void CheckAlgorithmSettings(JsonElement routing, RoutingAlgorithm algorithm, HashFunction? hash)
+            {
+                if (algorithm == RoutingAlgorithm.Nginx)
+                {
+                    if (routing.TryGetProperty("hash", out _) && hash is not null and not HashFunction.Crc32)
+                    {
+                        Error("routing.hash", $"the nginx algorithm hashes with crc32, as nginx does; remove \"hash\" or set \"crc32\", got \"{RoutingNames.Of(hash.Value)}\"");
+                    }
+
+                    if (routing.TryGetProperty("virtualNodes", out var v) && v.ValueKind == JsonValueKind.Number &&
+                        v.TryGetInt32(out int points) && points != RoutingConfig.DefaultVirtualNodes)
+                    {
+                        Error("routing.virtualNodes", string.Create(CultureInfo.InvariantCulture,
+                            $"the nginx algorithm places 160 points per unit of weight, as nginx does; remove \"virtualNodes\" or set 160, got {points}"));
+                    }
+                }
+
+                if (algorithm != RoutingAlgorithm.RingBounded && routing.TryGetProperty("loadFactor", out _))
+                {
+                    Warn("routing.loadFactor", "only ring-bounded uses it; ignored");
+                }
+
+                if (algorithm != RoutingAlgorithm.Maglev && routing.TryGetProperty("tableSize", out _))
+                {
+                    Warn("routing.tableSize", "only maglev uses it; ignored");
+                }
+
+                if (algorithm is RoutingAlgorithm.RoundRobin or RoutingAlgorithm.LeastConnections && routing.TryGetProperty("key", out _))
+                {
+                    Warn("routing.key", $"{RoutingNames.Of(algorithm)} does not route on a key; ignored");
+                }
+            }
+        }
+
+        private BackendConfig? ReadBackend(JsonElement e, string path)
+        {
+            if (!ExpectObject(e, path, BackendProperties))
+            {
+                return null;
+            }
+
+            string? id = ReadName(e, path, "id");
+            var address = ReadAddress(e, path, allowAnyHost: false, allowPortZero: false);
+            if (id is not null)
+            {
+                CheckUnique(_backendIds, id, path + ".id", "id", id);
+            }
+
+            if (address is not null)
+            {
+                CheckUnique(_backendAddresses, Normalize(address), path + ".address", "address", address.Text);
+            }
+            int? weight = ReadInt(e, path, "weight", 1, 1000, 1);
+            return id is null || address is null || weight is null ? null : new BackendConfig(id, address, weight.Value);
+        }
+
+        private void CheckListeners(List<ListenerConfig?>? listeners, AdminConfig? admin)
+        {
+            if (listeners is null || admin is null)
+            {
+                return;
+            }
+
+            for (int i = 0; i < listeners.Count; i++)
+            {
+                var address = listeners[i]?.Address;
+                if (address is not null && address.Port != 0 && Normalize(address) == Normalize(admin.Address))
+                {
+                    Error(string.Create(CultureInfo.InvariantCulture, $"listeners[{i}].address"), $"'{address}' is also the admin address; the admin app needs its own");
+                }
+            }
+        }
+
+        private void CheckBackends(List<BackendConfig?>? backends, RoutingConfig? routing)
+        {
+            if (backends is null)
+            {
+                return;
+            }
+
+            if (backends.Count > MaxBackends)
+            {
+                Error("backends", string.Create(CultureInfo.InvariantCulture, $"at most {MaxBackends} backends, got {backends.Count}"));
+            }
+
+            long weights = backends.Sum(b => (long)(b?.Weight ?? 0));
+            if (routing is { Algorithm: RoutingAlgorithm.Ring or RoutingAlgorithm.RingBounded or RoutingAlgorithm.Nginx })
+            {
+                long points = weights * routing.VirtualNodes;
+                if (points > MaxRingPoints)
+                {
+                    Error("routing.virtualNodes", string.Create(CultureInfo.InvariantCulture,
+                        $"virtualNodes x the sum of weights makes {points} ring points; at most {MaxRingPoints}"));
+                }
+            }
+        }
+
+        // Reports a value seen before in the same list: "duplicate id 's1' (also backends[0])".
+        private void CheckUnique<TKey>(Dictionary<TKey, string> seen, TKey key, string path, string what, string shown)
+            where TKey : notnull
+        {
+            if (!seen.TryAdd(key, path[..path.LastIndexOf('.')]))
+            {
+                Error(path, $"duplicate {what} '{shown}' (also {seen[key]})");
+            }
+        }
+
+        // Addresses compare by what they reach: IP text is canonicalised, names are case-blind.
+        private static (string, int) Normalize(HostPort address) =>
+            (address.IPAddress?.ToString() ?? address.Host.ToLowerInvariant(), address.Port);
+
+        private bool ExpectObject(JsonElement e, string path, string[] known)
+        {
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                Error(path, $"must be an object, got {Describe(e)}");
+                return false;
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in e.EnumerateObject())
+            {
+                string where = path == "$" ? property.Name : $"{path}.{property.Name}";
+                if (!seen.Add(property.Name))
+                {
+                    Error(where, "appears twice in the same object");
+                }
+                else if (Array.IndexOf(known, property.Name) < 0)
+                {
+                    string? guess = Closest(property.Name, known);
+                    Error(where, guess is null
+                        ? $"unknown property; expected one of {string.Join(", ", known)}"
+                        : $"unknown property; did you mean '{guess}'?");
+                }
+            }
+
+            return true;
+        }
+
+        private string? ReadName(JsonElement e, string path, string name)
+        {
+            string? value = ReadString(e, path, name, required: true);
+            if (value is null)
+            {
+                return null;
+            }
+
+            // Ids end up in metric labels, log lines and admin URLs: keep them to a safe alphabet.
+            bool valid = value.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(value[0]) &&
+                value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+            if (!valid)
+            {
+                Error($"{path}.{name}", $"must be 1..64 characters of letters, digits, '-', '_' or '.', starting with a letter or digit, got \"{value}\"");
+                return null;
+            }
+
+            return value;
+        }
+
+        private HostPort? ReadAddress(JsonElement e, string path, bool allowAnyHost, bool allowPortZero)
+        {
+            string? text = ReadString(e, path, "address", required: true);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (!HostPort.TryParse(text, allowAnyHost, out var address, out string? error))
+            {
+                Error(path + ".address", $"{error}, got \"{text}\"");
+                return null;
+            }
+
+            if (address!.Port == 0 && !allowPortZero)
+            {
+                Error(path + ".address", $"port must be 1..65535, got \"{text}\"");
+                return null;
+            }
+
+            return address;
+        }
+
+        private T? ReadChoice<T>(JsonElement e, string path, string name, IReadOnlyList<(string Name, T Value)> choices, T fallback)
+            where T : struct
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                return fallback;
+            }
+
+            string? text = ReadString(e, path, name, required: true);
+            if (text is null)
+            {
+                return null;
+            }
+
+            foreach (var choice in choices)
+            {
+                if (choice.Name == text)
+                {
+                    return choice.Value;
+                }
+            }
+
+            Error($"{path}.{name}", $"unknown value \"{text}\"; expected one of {string.Join(", ", choices.Select(c => c.Name))}");
+            return null;
+        }
+
+        private string? ReadString(JsonElement e, string path, string name, bool required)
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                if (required)
+                {
+                    Error($"{path}.{name}", "is required");
+                }
+
+                return null;
+            }
+
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                Error($"{path}.{name}", $"must be a string, got {Describe(value)}");
+                return null;
+            }
+
+            return value.GetString();
+        }
+
+        private int? ReadInt(JsonElement e, string path, string name, int min, int max, int fallback)
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                return fallback;
+            }
+
+            string where = $"{path}.{name}";
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number))
+            {
+                Error(where, string.Create(CultureInfo.InvariantCulture, $"must be a whole number {min}..{max}, got {Describe(value)}"));
+                return null;
+            }
+
+            if (number < min || number > max)
+            {
+                Error(where, string.Create(CultureInfo.InvariantCulture, $"must be {min}..{max}, got {number}"));
+                return null;
+            }
+
+            return (int)number;
+        }
+
+        private double? ReadNumber(JsonElement e, string path, string name, double min, double max, double fallback, bool exclusiveMin)
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                return fallback;
+            }
+
+            string where = $"{path}.{name}";
+            string range = string.Create(CultureInfo.InvariantCulture, $"{(exclusiveMin ? "above " : "")}{min} and at most {max}");
+            if (value.ValueKind != JsonValueKind.Number)
+            {
+                Error(where, $"must be a number {range}, got {Describe(value)}");
+                return null;
+            }
+
+            double number = value.GetDouble();
+            if (number < min || (exclusiveMin && number == min) || number > max)
+            {
+                Error(where, string.Create(CultureInfo.InvariantCulture, $"must be {range}, got {value.GetRawText()}"));
+                return null;
+            }
+
+            return number;
+        }
+
+        private void Error(string path, string reason) => Errors.Add(new ConfigError(path, reason));
+
+        private void Warn(string path, string reason) => Warnings.Add(new ConfigError(path, reason));
+
+        private static string Describe(JsonElement e) => e.ValueKind switch
+        {
+            JsonValueKind.String => $"string \"{e.GetString()}\"",
+            JsonValueKind.Number => "number " + e.GetRawText(),
+            JsonValueKind.True or JsonValueKind.False => "boolean " + e.GetRawText(),
+            JsonValueKind.Null => "null",
+            JsonValueKind.Array => "an array",
+            _ => "an object",
+        };
+
+        // Suggests the known name closest to a misspelt one (Levenshtein distance at most 2, or a
+        // case-only difference), so "virtualnodes" and "algoritm" point at the fix.
+        private static string? Closest(string name, string[] known)
+        {
+            string? best = null;
+            int bestDistance = int.MaxValue;
+            foreach (string candidate in known)
+            {
+                int distance = string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase) ? 0 : Levenshtein(name, candidate);
+                if (distance < bestDistance)
+                {
+                    best = candidate;
+                    bestDistance = distance;
+                }
+            }
+
+            return bestDistance <= 2 ? best : null;
+        }
+
+        private static int Levenshtein(string a, string b)
+        {
+            var previous = new int[b.Length + 1];
+            var current = new int[b.Length + 1];
+            for (int j = 0; j <= b.Length; j++)
+            {
+                previous[j] = j;
+            }
+
+            for (int i = 1; i <= a.Length; i++)
+            {
+                current[0] = i;
+                for (int j = 1; j <= b.Length; j++)
+                {
+                    int cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
+                    current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+                }
+
+                (previous, current) = (current, previous);
+            }
+
+            return previous[b.Length];
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using PipeBalancer.Configuration;
+
+namespace PipeBalancer.Routing;
+
+/// <summary>
+/// Weighted round robin without affinity. The schedule is precomputed so a pick is one atomic
+/// increment: stride scheduling puts a server of weight w at passes (k + 1/2) / w, which
+/// interleaves heavy and light servers smoothly instead of sending a weight-5 server five
+/// requests in a row.
+/// </summary>
+public sealed class RoundRobinRouter : Router
+{
+    private readonly ushort[] _schedule;
+    private int _next = -1;
+
+    /// <summary>Builds the schedule for <paramref name="servers"/>.</summary>
+    public RoundRobinRouter(IReadOnlyList<BackendConfig> servers)
+        : base(servers, HashFunction.XxHash3)
+    {
+        int gcd = 0;
+        foreach (var s in servers)
+        {
+            gcd = Gcd(gcd, s.Weight);
+        }
+
+        var entries = new List<(double Pass, string Id, ushort Server)>();
+        for (int i = 0; i < servers.Count; i++)
+        {
+            int w = servers[i].Weight / gcd;
+            for (int k = 0; k < w; k++)
+            {
+                entries.Add(((k + 0.5) / w, servers[i].Id, (ushort)i));
+            }
+        }
+
+        entries.Sort((a, b) => a.Pass != b.Pass ? a.Pass.CompareTo(b.Pass) : string.CompareOrdinal(a.Id, b.Id));
+        _schedule = entries.Select(e => e.Server).ToArray();
+    }
+
+    /// <inheritdoc />
+    public override RoutingAlgorithm Algorithm => RoutingAlgorithm.RoundRobin;
+
+    /// <inheritdoc />
+    public override bool UsesKey => false;
+
+    /// <inheritdoc />
+    public override int Size => _schedule.Length;
+
+    /// <inheritdoc />
+    public override long MemoryBytes => (long)_schedule.Length * sizeof(ushort);
+
+    /// <inheritdoc />
+    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen)
+    {
+        uint turn = (uint)Interlocked.Increment(ref _next);
+        return new ServerWalk(_schedule, (int)(turn % (uint)_schedule.Length), Servers.Count, seen);
+    }
+
+    /// <inheritdoc />
+    public override double[] KeySpaceShares()
+    {
+        var shares = new double[Servers.Count];
+        foreach (ushort s in _schedule)
+        {
+            shares[s] += 1.0 / _schedule.Length;
+        }
+
+        return shares;
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+}
+
+/// <summary>
+/// Least connections by the power of two random choices (Mitzenmacher): two distinct servers at
+/// random, the one with fewer requests in flight per unit of weight wins. Nearly as good as
+/// scanning every server, at the cost of two reads.
+/// </summary>
+public sealed class LeastConnectionsRouter : Router
+{
+    private readonly ushort[] _identity;
+    private readonly Random _random;
+
+    /// <summary>Creates the router; <paramref name="random"/> null means the shared thread-safe one.</summary>
+    public LeastConnectionsRouter(IReadOnlyList<BackendConfig> servers, Random? random = null)
+        : base(servers, HashFunction.XxHash3)
+    {
+        _identity = new ushort[servers.Count];
+        for (int i = 0; i < _identity.Length; i++)
+        {
+            _identity[i] = (ushort)i;
+        }
+
+        _random = random ?? Random.Shared;
+    }
+
+    /// <inheritdoc />
+    public override RoutingAlgorithm Algorithm => RoutingAlgorithm.LeastConnections;
+
+    /// <inheritdoc />
+    public override bool UsesKey => false;
+
+    /// <inheritdoc />
+    public override int Size => _identity.Length;
+
+    /// <inheritdoc />
+    public override long MemoryBytes => (long)_identity.Length * sizeof(ushort);
+
+    /// <inheritdoc />
+    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen)
+    {
+        int n = _identity.Length;
+        int first = _random.Next(n);
+        int start = first;
+        if (n > 1)
+        {
+            int second = _random.Next(n - 1);
+            second += second >= first ? 1 : 0;
+            start = Better(first, second, view);
+        }
+
+        return new ServerWalk(_identity, start, n, seen);
+    }
+
+    /// <inheritdoc />
+    public override double[] KeySpaceShares()
+    {
+        double total = Servers.Sum(s => (double)s.Weight);
+        return Servers.Select(s => s.Weight / total).ToArray();
+    }
+
+    private int Better(int a, int b, IServerView view)
+    {
+        bool aOk = view.IsEligible(a);
+        if (aOk != view.IsEligible(b))
+        {
+            return aOk ? a : b;
+        }
+
+        // in-flight(a) / weight(a) <= in-flight(b) / weight(b), without division.
+        long left = (long)view.InFlight(a) * Servers[b].Weight;
+        long right = (long)view.InFlight(b) * Servers[a].Weight;
+        return left <= right ? a : b;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Reflection;
+using PipeBalancer.Commands;
+
+namespace PipeBalancer;
+
+/// <summary>The command line: <c>pipebalancer [command] [options]</c>.</summary>
+internal static class Cli
+{
+    /// <summary>The process exit codes, documented in docs/cli.md.</summary>
+    public static class ExitCodes
+    {
+        public const int Ok = 0;
+        public const int Failure = 1;
+        public const int BadConfig = 2;
+        public const int Usage = 64;
+    }
+
+    public const string HelpText = """
+        pipebalancer - HTTP/1.1 and TCP load balancer with consistent hashing
+
+        Usage:
+          pipebalancer [serve] [--config PATH]     run the balancer (default config: ./lb.json)
+          pipebalancer validate [PATH]             check a config, print every error; exit 0 or 2
+          pipebalancer route [--config PATH]       read keys on stdin, print key<TAB>backend
+          pipebalancer ring [--config PATH] [--keys N] [--json]
+                                                   each backend's share of the hash space and
+                                                   of N synthetic keys, and keys moved on removal
+          pipebalancer --version | --help
+
+        Options:
+          -c, --config PATH   the configuration file (default: ./lb.json)
+          --keys N            synthetic keys for `ring` (default: 100000)
+          --json              `ring` output as JSON
+
+        Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 bad command line.
+        Documentation: docs/configuration.md, docs/cli.md
+        """;
+
+    public static string Version =>
+        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        if (!CommandLine.TryParse(args, out var line, out string? error))
+        {
+            await stderr.WriteLineAsync($"pipebalancer: {error}").ConfigureAwait(false);
+            await stderr.WriteLineAsync("Try 'pipebalancer --help'.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        switch (line!.Command)
+        {
+            case "help":
+                await stdout.WriteAsync(HelpText).ConfigureAwait(false);
+                await stdout.WriteLineAsync().ConfigureAwait(false);
+                return ExitCodes.Ok;
+            case "version":
+                await stdout.WriteLineAsync($"pipebalancer {Version}").ConfigureAwait(false);
+                return ExitCodes.Ok;
+            case "validate":
+                return ValidateCommand.Run(line, stdout, stderr);
+            case "route":
+                return await RouteCommand.RunAsync(line, stdin, stdout, stderr).ConfigureAwait(false);
+            case "ring":
+                return RingCommand.Run(line, stdout, stderr);
+            default:
+                return await ServeCommand.RunAsync(line, stdout, stderr).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace PipeBalancer;
+
+/// <summary>A parsed command line.</summary>
+internal sealed record CommandLine(string Command, string ConfigPath, int Keys, bool Json)
+{
+    public const string DefaultConfigPath = "lb.json";
+    public const int DefaultKeys = 100_000;
+
+    private static readonly string[] Commands = ["serve", "validate", "route", "ring", "help", "version"];
+
+    public static bool TryParse(string[] args, out CommandLine? line, out string? error)
+    {
+        line = null;
+        error = null;
+        string command = "serve";
+        string? config = null;
+        int keys = DefaultKeys;
+        bool json = false;
+        int i = 0;
+        if (args.Length > 0 && !args[0].StartsWith('-'))
+        {
+            command = args[0];
+            if (Array.IndexOf(Commands, command) < 0)
+            {
+                error = $"unknown command '{command}'";
+                return false;
+            }
+
+            i = 1;
+        }
+
+        for (; i < args.Length; i++)
+        {
+            string arg = args[i];
+            switch (arg)
+            {
+                case "-h" or "--help":
+                    command = "help";
+                    break;
+                case "-v" or "--version":
+                    command = "version";
+                    break;
+                case "-c" or "--config":
+                    if (!TryValue(args, ref i, out config, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case "--keys":
+                    if (!TryValue(args, ref i, out string? text, out error))
+                    {
+                        return false;
+                    }
+
+                    if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out keys) || keys > 10_000_000)
+                    {
+                        error = $"--keys needs a whole number 0..10000000, got '{text}'";
+                        return false;
+                    }
+
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                default:
+                    if (command == "validate" && config is null && !arg.StartsWith('-'))
+                    {
+                        config = arg;
+                        break;
+                    }
+
+                    error = $"unknown option '{arg}'";
+                    return false;
+            }
+        }
+
+        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json);
+        return true;
+    }
+
+    private static bool TryValue(string[] args, ref int i, out string? value, out string? error)
+    {
+        if (i + 1 >= args.Length)
+        {
+            value = null;
+            error = $"{args[i]} needs a value";
+            return false;
+        }
+
+        value = args[++i];
+        error = null;
+        return true;
+    }
+}

@@ -1,0 +1,29 @@
+using PipeBalancer.Configuration;
+
+namespace PipeBalancer.Commands;
+
+/// <summary>Loads the config for a command and reports problems the way every command does.</summary>
+internal static class ConfigFile
+{
+    /// <summary>The config, or null after printing every error (prefixed by the file name).</summary>
+    public static BalancerConfig? Load(string path, TextWriter stderr)
+    {
+        var result = ConfigLoader.LoadFile(path);
+        foreach (var warning in result.Warnings)
+        {
+            stderr.WriteLine($"{path}: warning: {warning}");
+        }
+
+        foreach (var error in result.Errors)
+        {
+            stderr.WriteLine($"{path}: {error}");
+        }
+
+        if (!result.IsValid)
+        {
+            stderr.WriteLine($"{path}: {result.Errors.Count} error(s); configuration rejected");
+        }
+
+        return result.Config;
+    }
+}

@@ -1,0 +1,198 @@
+using PipeBalancer.Tests.Configuration;
+
+namespace PipeBalancer.Tests.Commands;
+
+public sealed class CliTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "pipebalancer-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_dir, recursive: true);
+
+    [Test]
+    public async Task Validate_GoodConfig_PrintsOkAndExitsZero()
+    {
+        var (code, stdout, stderr) = await Run("validate", ConfigLoaderTests.RepoFile("lb.json"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(stdout, Does.Contain("ok (1 listener(s), 3 backend(s), routing ring on path)"));
+            Assert.That(stderr, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task Validate_BadConfig_PrintsEveryErrorWithThePathAndExitsTwo()
+    {
+        string path = Write("bad.json", """
+            { "listeners": [ { "name": "web", "address": "127.0.0.1:8080" } ],
+              "backends": [ { "id": "s1", "address": "127.0.0.1:8001", "weight": 0 },
+                            { "id": "s1", "address": "127.0.0.1:8002" } ] }
+            """);
+        var (code, stdout, stderr) = await Run("validate", path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(stderr, Does.Contain($"{path}: backends[0].weight: must be 1..1000, got 0"));
+            Assert.That(stderr, Does.Contain($"{path}: backends[1].id: duplicate id 's1' (also backends[0])"));
+            Assert.That(stderr, Does.Contain("2 error(s); configuration rejected"));
+        });
+    }
+
+    [Test]
+    public async Task EveryCommand_RefusesAnInvalidConfigWithExitTwo()
+    {
+        string path = Write("bad.json", "{}");
+        foreach (string command in new[] { "validate", "route", "ring", "serve" })
+        {
+            var (code, _, stderr) = await Run(command, "--config", path);
+            Assert.That(code, Is.EqualTo(2), command);
+            Assert.That(stderr, Does.Contain("listeners: is required"), command);
+        }
+    }
+
+    [Test]
+    public async Task Route_PrintsKeyTabBackend_TheSameForTheSamePath()
+    {
+        string input = "/a\n/b\n/a?x=1\n\n/a\n";
+        var (code, stdout, _) = await RunWithInput(input, "route", "--config", ConfigLoaderTests.RepoFile("lb.json"));
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(lines, Has.Length.EqualTo(4), "empty lines are skipped");
+            Assert.That(lines.Select(l => l.Split('\t')[0]), Is.EqualTo(new[] { "/a", "/b", "/a?x=1", "/a" }));
+            Assert.That(lines.Select(l => l.Split('\t')[1]), Has.All.Matches<string>(id => id is "s1" or "s2" or "s3"));
+            // The path key cuts the query, so /a?x=1 goes where /a goes.
+            Assert.That(lines[2].Split('\t')[1], Is.EqualTo(lines[0].Split('\t')[1]));
+            Assert.That(lines[3], Is.EqualTo(lines[0]));
+        });
+    }
+
+    [Test]
+    public async Task Route_SpreadsDistinctPathsOverEveryBackend()
+    {
+        string input = string.Join('\n', Enumerable.Range(0, 300).Select(i => "/item/" + i));
+        var (_, stdout, _) = await RunWithInput(input, "route", "--config", ConfigLoaderTests.RepoFile("lb.json"));
+        var backends = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')[1]).Distinct();
+        Assert.That(backends, Is.EquivalentTo(new[] { "s1", "s2", "s3" }));
+    }
+
+    [Test]
+    public async Task Route_ClientIpKey_ReadsAddresses_AndReportsBadLines()
+    {
+        string path = Write("ip.json", """
+            { "listeners": [ { "name": "t", "address": "127.0.0.1:0", "mode": "tcp" } ],
+              "routing": { "key": "client-ip" },
+              "backends": [ { "id": "a", "address": "127.0.0.1:8001" }, { "id": "b", "address": "127.0.0.1:8002" } ] }
+            """);
+        var (code, stdout, stderr) = await RunWithInput("10.1.2.3\nnot-an-ip\n::ffff:10.1.2.3\n", "route", "--config", path);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stderr, Does.Contain("line 2: 'not-an-ip' is not an IP address"));
+            Assert.That(lines, Has.Length.EqualTo(2));
+            Assert.That(lines[1].Split('\t')[1], Is.EqualTo(lines[0].Split('\t')[1]), "an IPv4-mapped address routes like the IPv4 one");
+        });
+    }
+
+    [Test]
+    public async Task Route_WithRoundRobin_SaysThereIsNoKey()
+    {
+        string path = Write("rr.json", """
+            { "listeners": [ { "name": "w", "address": "127.0.0.1:0" } ], "routing": { "algorithm": "round-robin" },
+              "backends": [ { "id": "a", "address": "127.0.0.1:8001" } ] }
+            """);
+        var (code, _, stderr) = await RunWithInput("/a\n", "route", "--config", path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stderr, Does.Contain("round-robin does not route on a key"));
+        });
+    }
+
+    [Test]
+    public async Task Ring_PrintsSharesAndMovedKeysPerBackend()
+    {
+        var (code, stdout, _) = await Run("ring", "--config", ConfigLoaderTests.RepoFile("lb.json"), "--keys", "30000");
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(stdout, Does.Contain("routing: ring, hash xxhash3, 3 backends, 480 points"));
+            Assert.That(stdout, Does.Contain("keys: 30000 synthetic"));
+            Assert.That(stdout, Does.Match(@"s1\s+1\s+160\s+\d+\.\d\d%\s+\d+\.\d\d%\s+\d+\.\d\d%"));
+            Assert.That(stdout, Does.Contain("max/mean (weighted): space"));
+        });
+    }
+
+    [Test]
+    public async Task Ring_Json_IsMachineReadable()
+    {
+        var (code, stdout, _) = await Run("ring", "--config", ConfigLoaderTests.RepoFile("lb.json"), "--keys", "3000", "--json");
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        var shares = json.RootElement.GetProperty("shares");
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(json.RootElement.GetProperty("algorithm").GetString(), Is.EqualTo("ring"));
+            Assert.That(shares.GetArrayLength(), Is.EqualTo(3));
+            Assert.That(shares.EnumerateArray().Sum(s => s.GetProperty("keyShare").GetDouble()), Is.EqualTo(1.0).Within(1e-9));
+            Assert.That(shares.EnumerateArray().Sum(s => s.GetProperty("spaceShare").GetDouble()), Is.EqualTo(1.0).Within(1e-9));
+        });
+    }
+
+    [TestCase("--version", "pipebalancer 0.1.0")]
+    [TestCase("-v", "pipebalancer 0.1.0")]
+    [TestCase("--help", "pipebalancer validate [PATH]")]
+    [TestCase("help", "Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration")]
+    public async Task VersionAndHelp_PrintAndExitZero(string arg, string expected)
+    {
+        var (code, stdout, _) = await Run(arg);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(stdout, Does.Contain(expected));
+        });
+    }
+
+    [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    [TestCase(new[] { "ring", "--keys" }, "--keys needs a value")]
+    [TestCase(new[] { "ring", "--keys", "many" }, "--keys needs a whole number")]
+    [TestCase(new[] { "route", "--colour" }, "unknown option '--colour'")]
+    public async Task BadCommandLine_ExitsSixtyFour(string[] args, string expected)
+    {
+        var (code, _, stderr) = await Run(args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(64));
+            Assert.That(stderr, Does.Contain(expected));
+        });
+    }
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static Task<(int Code, string Stdout, string Stderr)> Run(params string[] args) => RunWithInput("", args);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunWithInput(string input, params string[] args)
+    {
+        using var stdin = new StringReader(input);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        int code = await Cli.RunAsync(args, stdin, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
