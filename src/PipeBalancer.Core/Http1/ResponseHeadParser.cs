@@ -1,0 +1,93 @@
+namespace PipeBalancer.Http1;
+
+/// <summary>How a response body is delimited (RFC 9112 section 6.3).</summary>
+public enum BodyFraming : byte
+{
+    /// <summary>No body: HEAD, 1xx, 204, 304, or Content-Length: 0.</summary>
+    None,
+
+    /// <summary>Exactly Content-Length bytes.</summary>
+    ContentLength,
+
+    /// <summary>Chunked transfer coding.</summary>
+    Chunked,
+
+    /// <summary>Until the backend closes the connection.</summary>
+    CloseDelimited,
+}
+
+/// <summary>Parses a backend's response head. A malformed one becomes a 502 for the client.</summary>
+public static class ResponseHeadParser
+{
+    /// <summary>Largest response head accepted from a backend.</summary>
+    public const int MaxHeadBytes = 64 * 1024;
+
+    /// <summary>Parses the head at the start of <paramref name="data"/>.</summary>
+    public static ParseStatus TryParse(ReadOnlyMemory<byte> data, ResponseHead head, int maxFields, out int consumed)
+    {
+        head.Reset();
+        consumed = 0;
+        var span = data.Span;
+        head.Raw = data;
+        int lf = span.IndexOf((byte)'\n');
+        if (lf < 0)
+        {
+            return span.Length > MaxHeadBytes ? ParseStatus.Error : ParseStatus.Incomplete;
+        }
+
+        // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+        var line = span[..lf];
+        if (line.Length < 12 || line[^1] != (byte)'\r' || !line.StartsWith("HTTP/1."u8) ||
+            (line[7] != (byte)'1' && line[7] != (byte)'0') || line[8] != (byte)' ' || (line.Length > 12 && line[12] != (byte)' ') ||
+            !char.IsAsciiDigit((char)line[9]) || !char.IsAsciiDigit((char)line[10]) || !char.IsAsciiDigit((char)line[11]))
+        {
+            return ParseStatus.Error;
+        }
+
+        head.IsHttp11 = line[7] == (byte)'1';
+        head.Status = ((line[9] - '0') * 100) + ((line[10] - '0') * 10) + (line[11] - '0');
+        if (head.Status < 100)
+        {
+            return ParseStatus.Error;
+        }
+
+        head.FieldsStart = lf + 1;
+        var status = HeadParser.ParseFields(span, lf + 1, head, MaxHeadBytes, maxFields, out int end, out _);
+        if (status != ParseStatus.Complete)
+        {
+            return status;
+        }
+
+        head.Raw = data[..end];
+        if (HeadParser.ReadFraming(head) != RejectReason.None && !(head.HasTransferEncoding && head.ContentLength < 0))
+        {
+            return ParseStatus.Error;
+        }
+
+        consumed = end;
+        return ParseStatus.Complete;
+    }
+
+    /// <summary>The body framing of <paramref name="head"/> as the answer to a request with <paramref name="method"/>.</summary>
+    public static BodyFraming Framing(ResponseHead head, RequestMethod method)
+    {
+        if (method == RequestMethod.Head || head.Status < 200 || head.Status is 204 or 304)
+        {
+            return BodyFraming.None;
+        }
+
+        if (head.HasTransferEncoding)
+        {
+            // Transfer-Encoding overrides Content-Length; without chunked last, the body runs to
+            // the close (RFC 9112 section 6.3, rules 3 and 4).
+            return head.Chunked ? BodyFraming.Chunked : BodyFraming.CloseDelimited;
+        }
+
+        return head.ContentLength switch
+        {
+            0 => BodyFraming.None,
+            > 0 => BodyFraming.ContentLength,
+            _ => BodyFraming.CloseDelimited,
+        };
+    }
+}

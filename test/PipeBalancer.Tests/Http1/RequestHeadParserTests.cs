@@ -1,0 +1,208 @@
+using System.Buffers;
+using System.Text;
+using PipeBalancer.Http1;
+
+namespace PipeBalancer.Tests.Http1;
+
+public sealed class RequestHeadParserTests
+{
+    private static IEnumerable<MalformedRequest> Corpus() => MalformedRequests.All();
+
+    [TestCaseSource(nameof(Corpus))]
+    public void MalformedRequest_IsRejectedWithItsReasonAndStatus(MalformedRequest request)
+    {
+        var (status, reason, _) = ParseAll(request.Bytes);
+        if (status == ParseStatus.Complete && request.Reason is RejectReason.InvalidChunkSize or RejectReason.InvalidChunkFraming)
+        {
+            // The head is fine; the fault is in the chunked body that follows it.
+            reason = ReadChunkedBody(request.Bytes);
+            status = ParseStatus.Error;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Error));
+            Assert.That(reason, Is.EqualTo(request.Reason));
+            Assert.That(Rejections.StatusCode(reason), Is.EqualTo(request.Status));
+        });
+    }
+
+    [TestCaseSource(nameof(Corpus))]
+    public void MalformedRequest_IsRejectedTheSame_WhenItArrivesOneByteAtATime(MalformedRequest request)
+    {
+        // Feed growing prefixes, as a pipe would after each read: the parser must say
+        // Incomplete until it can decide, then give the same verdict as for the whole.
+        var (wholeStatus, wholeReason, _) = ParseAll(request.Bytes);
+        var head = new RequestHead();
+        var scratch = new byte[HttpLimits.Default.MaxHeadBytes];
+        var whole = OneBytePerSegment(request.Bytes);
+        for (int length = 1; length <= request.Bytes.Length; length = length == request.Bytes.Length ? length + 1 : Math.Min(request.Bytes.Length, length + (length < 2048 ? 1 : 509)))
+        {
+            var sequence = whole.Slice(0, length);
+            var status = RequestHeadParser.TryParse(HeadParser.Contiguous(sequence, scratch), head, HttpLimits.Default, out _, out var reason);
+            if (status != ParseStatus.Incomplete)
+            {
+                Assert.Multiple(() =>
+                {
+                    Assert.That(status, Is.EqualTo(wholeStatus));
+                    Assert.That(reason, Is.EqualTo(wholeReason));
+                });
+                return;
+            }
+        }
+
+        Assert.That(wholeStatus, Is.EqualTo(ParseStatus.Incomplete));
+    }
+
+    [Test]
+    public void ValidRequest_ExposesMethodTargetVersionAndFields()
+    {
+        var (status, _, head) = ParseAll("POST /api/items?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\nX-Custom:  spaced value \t\r\n\r\nhello"u8.ToArray());
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete));
+            Assert.That(head.Method, Is.EqualTo(RequestMethod.Post));
+            Assert.That(Encoding.ASCII.GetString(head.Target), Is.EqualTo("/api/items?x=1"));
+            Assert.That(head.IsHttp11, Is.True);
+            Assert.That(head.ContentLength, Is.EqualTo(5));
+            Assert.That(head.FieldCount, Is.EqualTo(3));
+            Assert.That(Encoding.ASCII.GetString(head.Value(head.Find("x-custom"u8))), Is.EqualTo("spaced value"));
+            Assert.That(head.Raw.Length, Is.EqualTo(97), "the head ends at the blank line; the body is not part of it");
+        });
+    }
+
+    [Test]
+    public void Consumed_CoversLeadingEmptyLinesAndTheHead()
+    {
+        var bytes = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next"u8.ToArray();
+        var head = new RequestHead();
+        var status = RequestHeadParser.TryParse(bytes, head, HttpLimits.Default, out int consumed, out _);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete));
+            Assert.That(consumed, Is.EqualTo(4 + 27));
+            Assert.That(Encoding.ASCII.GetString(head.Raw.Span), Does.StartWith("GET / HTTP/1.1"));
+        });
+    }
+
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false)]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\n\r\n", true)]
+    [TestCase("GET / HTTP/1.0\r\n\r\n", false)]
+    [TestCase("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true)]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, CLOSE\r\n\r\n", false)]
+    public void KeepAlive_FollowsVersionAndConnection(string text, bool keepAlive)
+    {
+        var (status, _, head) = ParseAll(Encoding.ASCII.GetBytes(text));
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete));
+            Assert.That(head.KeepAlive, Is.EqualTo(keepAlive));
+        });
+    }
+
+    [Test]
+    public void HopByHopFields_AreMarked_IncludingThoseConnectionNames()
+    {
+        var (_, _, head) = ParseAll("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\nX-Secret: s\r\nTE: trailers\r\nProxy-Connection: x\r\nUpgrade: h2c\r\nX-Kept: k\r\n\r\n"u8.ToArray());
+        var dropped = Enumerable.Range(0, head.FieldCount).Where(i => head.Fields[i].Drop).Select(i => Encoding.ASCII.GetString(head.Name(i)));
+        Assert.That(dropped, Is.EquivalentTo(new[] { "Connection", "Keep-Alive", "X-Secret", "TE", "Proxy-Connection", "Upgrade" }));
+    }
+
+    [Test]
+    public void UpgradeRequest_KeepsItsUpgradeField()
+    {
+        var (_, _, head) = ParseAll("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"u8.ToArray());
+        Assert.Multiple(() =>
+        {
+            Assert.That(head.IsUpgrade, Is.True);
+            Assert.That(head.Fields[head.Find(FieldKind.Upgrade)].Drop, Is.False);
+        });
+    }
+
+    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", 5L)]
+    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", 7L)]
+    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 000\r\n\r\n", 0L)]
+    public void IdenticalContentLengths_AreAccepted(string text, long length)
+    {
+        var (status, _, head) = ParseAll(Encoding.ASCII.GetBytes(text));
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete));
+            Assert.That(head.ContentLength, Is.EqualTo(length));
+        });
+    }
+
+    [TestCase("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n")]
+    [TestCase("GET http://example.com/a?b HTTP/1.1\r\nHost: example.com\r\n\r\n")]
+    [TestCase("GET /a%20b/%E2%82%AC?q=%2F&x=(1)*;@:,$ HTTP/1.1\r\nHost: a\r\n\r\n")]
+    [TestCase("GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf\u00e9\r\n\r\n")]
+    [TestCase("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")]
+    [TestCase("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n")]
+    public void UnusualButValidRequests_AreAccepted(string text)
+    {
+        var (status, reason, _) = ParseAll(Encoding.Latin1.GetBytes(text));
+        Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
+    }
+
+    [Test]
+    public void LimitsAreConfigurable()
+    {
+        var limits = HttpLimits.Default with { MaxHeaderCount = 2 };
+        var head = new RequestHead();
+        var status = RequestHeadParser.TryParse("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n"u8.ToArray(), head, limits, out _, out var reason);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Error));
+            Assert.That(reason, Is.EqualTo(RejectReason.TooManyHeaders));
+        });
+    }
+
+    private static (ParseStatus Status, RejectReason Reason, RequestHead Head) ParseAll(byte[] bytes)
+    {
+        var head = new RequestHead();
+        var status = RequestHeadParser.TryParse(bytes, head, HttpLimits.Default, out _, out var reason);
+        return (status, reason, head);
+    }
+
+    private static RejectReason ReadChunkedBody(byte[] bytes)
+    {
+        var head = new RequestHead();
+        RequestHeadParser.TryParse(bytes, head, HttpLimits.Default, out int consumed, out _);
+        var reader = default(ChunkedReader);
+        var status = reader.Read(new ReadOnlySequence<byte>(bytes, consumed, bytes.Length - consumed), out _, out var reason);
+        return status == ParseStatus.Error ? reason : RejectReason.None;
+    }
+
+    internal static ReadOnlySequence<byte> OneBytePerSegment(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return ReadOnlySequence<byte>.Empty;
+        }
+
+        var first = new Segment(bytes[..1].ToArray(), 0);
+        var last = first;
+        for (int i = 1; i < bytes.Length; i++)
+        {
+            last = last.Append(bytes.Slice(i, 1).ToArray());
+        }
+
+        return new ReadOnlySequence<byte>(first, 0, last, 1);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(byte[] memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(byte[] memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
