@@ -4,6 +4,7 @@
 #   ./build.ps1 test          build and run every test; ends with "N passed, N failed"
 #   ./build.ps1 run [args]    Release build, then run the balancer (default: serve with ./lb.json)
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
+#   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
@@ -55,8 +56,17 @@ switch ($verb) {
         & dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter $filter @more
         exit $LASTEXITCODE
     }
+    'load' {
+        # The load harness (wrk, nginx, HAProxy) is a bash script; run it where bash exists (Linux, WSL).
+        if (-not (Get-Command bash -ErrorAction SilentlyContinue)) {
+            [Console]::Error.WriteLine('build.ps1: the load harness perf/load/run.sh is bash-only; run it on Linux or WSL')
+            exit 127
+        }
+        & bash perf/load/run.sh @rest
+        exit $LASTEXITCODE
+    }
     default {
-        Write-Error "build.ps1: unknown verb '$verb' (use: test, run, bench, or none for restore+build+test)"
+        Write-Error "build.ps1: unknown verb '$verb' (use: test, run, bench, load, or none for restore+build+test)"
         exit 64
     }
 }

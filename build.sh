@@ -4,6 +4,7 @@
 #   ./build.sh test          build and run every test; ends with "N passed, N failed"
 #   ./build.sh run [args]    Release build, then run the balancer (default: serve with ./lb.json)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
+#   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,8 +70,11 @@ case "$verb" in
     [ $# -gt 0 ] && shift
     dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter "$filter" "$@"
     ;;
+  load)
+    exec bash perf/load/run.sh "$@"
+    ;;
   *)
-    echo "build.sh: unknown verb '$verb' (use: test, run, bench, or none for restore+build+test)" >&2
+    echo "build.sh: unknown verb '$verb' (use: test, run, bench, load, or none for restore+build+test)" >&2
     exit 64
     ;;
 esac
