@@ -102,9 +102,11 @@ public class HashRing : Router
         return index == _points.Length ? 0 : index;
     }
 
-    /// <inheritdoc />
-    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen) =>
-        new(_owners, FindPoint(keyHash), _distinct, seen);
+    private protected override ReadOnlySpan<ushort> Order => _owners;
+
+    private protected override int Distinct => _distinct;
+
+    private protected override int StartPosition(uint keyHash, IServerView view) => FindPoint(keyHash);
 
     /// <inheritdoc />
     public override double[] KeySpaceShares()

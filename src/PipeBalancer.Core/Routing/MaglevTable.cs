@@ -122,9 +122,11 @@ public sealed class MaglevTable : Router
     /// <summary>The slot of <paramref name="keyHash"/>: multiply-shift range reduction, no division.</summary>
     public int Slot(uint keyHash) => (int)(((ulong)keyHash * (ulong)_table.Length) >> 32);
 
-    /// <inheritdoc />
-    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen) =>
-        new(_table, Slot(keyHash), _distinct, seen);
+    private protected override ReadOnlySpan<ushort> Order => _table;
+
+    private protected override int Distinct => _distinct;
+
+    private protected override int StartPosition(uint keyHash, IServerView view) => Slot(keyHash);
 
     /// <inheritdoc />
     public override double[] KeySpaceShares()

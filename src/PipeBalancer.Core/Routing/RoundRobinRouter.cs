@@ -49,12 +49,12 @@ public sealed class RoundRobinRouter : Router
     /// <inheritdoc />
     public override long MemoryBytes => (long)_schedule.Length * sizeof(ushort);
 
-    /// <inheritdoc />
-    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen)
-    {
-        uint turn = (uint)Interlocked.Increment(ref _next);
-        return new ServerWalk(_schedule, (int)(turn % (uint)_schedule.Length), Servers.Count, seen);
-    }
+    private protected override ReadOnlySpan<ushort> Order => _schedule;
+
+    private protected override int Distinct => Servers.Count;
+
+    private protected override int StartPosition(uint keyHash, IServerView view) =>
+        (int)((uint)Interlocked.Increment(ref _next) % (uint)_schedule.Length);
 
     /// <inheritdoc />
     public override double[] KeySpaceShares()
@@ -106,8 +106,11 @@ public sealed class LeastConnectionsRouter : Router
     /// <inheritdoc />
     public override long MemoryBytes => (long)_identity.Length * sizeof(ushort);
 
-    /// <inheritdoc />
-    public override ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen)
+    private protected override ReadOnlySpan<ushort> Order => _identity;
+
+    private protected override int Distinct => _identity.Length;
+
+    private protected override int StartPosition(uint keyHash, IServerView view)
     {
         int n = _identity.Length;
         int first = _random.Next(n);
@@ -119,7 +122,7 @@ public sealed class LeastConnectionsRouter : Router
             start = Better(first, second, view);
         }
 
-        return new ServerWalk(_identity, start, n, seen);
+        return start;
     }
 
     /// <inheritdoc />

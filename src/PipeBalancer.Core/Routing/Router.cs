@@ -67,30 +67,90 @@ public abstract class Router
     public int Select(uint keyHash, IServerView view)
     {
         Span<ulong> seen = stackalloc ulong[SeenLength];
-        var walk = Walk(keyHash, view, seen);
-        int fallback = -1;
-        while (walk.MoveNext())
-        {
-            int server = walk.Current;
-            if (Accepts(server, view))
-            {
-                return server;
-            }
-
-            if (fallback < 0 && view.IsEligible(server))
-            {
-                fallback = server;
-            }
-        }
-
-        return fallback;
+        var walk = Begin(keyHash, view, seen);
+        return Next(ref walk, seen, view);
     }
 
     /// <summary>
     /// The failover order for a key: the servers in the order this algorithm would try them.
     /// Callers that retry take the next server from the same walk, so no server is tried twice.
     /// </summary>
-    public abstract ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen);
+    public ServerWalk Walk(uint keyHash, IServerView view, Span<ulong> seen) => new(this, Start(keyHash, view), seen);
+
+    /// <summary>Starts a walk for <paramref name="keyHash"/>, clearing <paramref name="seen"/>.</summary>
+    public WalkState Begin(uint keyHash, IServerView view, Span<ulong> seen)
+    {
+        seen.Clear();
+        return Start(keyHash, view);
+    }
+
+    /// <summary>
+    /// The next server of the walk that <see cref="Accepts"/> (eligible, and under any load cap);
+    /// when caps refuse every eligible server, the first eligible one; -1 when none is left.
+    /// </summary>
+    public int Next(ref WalkState walk, Span<ulong> seen, IServerView view)
+    {
+        int server;
+        while ((server = Step(ref walk, seen)) >= 0)
+        {
+            if (Accepts(server, view))
+            {
+                walk.Returned = true;
+                return server;
+            }
+
+            if (walk.Fallback == 0 && view.IsEligible(server))
+            {
+                // Stored plus one so that a default WalkState means "none".
+                walk.Fallback = server + 1;
+            }
+        }
+
+        if (!walk.Returned && walk.Fallback > 0)
+        {
+            walk.Returned = true;
+            return walk.Fallback - 1;
+        }
+
+        return -1;
+    }
+
+    /// <summary>The order the walk follows: a server index per entry, repeated entries skipped.</summary>
+    private protected abstract ReadOnlySpan<ushort> Order { get; }
+
+    /// <summary>How many distinct servers <see cref="Order"/> holds.</summary>
+    private protected abstract int Distinct { get; }
+
+    /// <summary>Where in <see cref="Order"/> the walk for <paramref name="keyHash"/> starts.</summary>
+    private protected abstract int StartPosition(uint keyHash, IServerView view);
+
+    private WalkState Start(uint keyHash, IServerView view) => new() { Position = StartPosition(keyHash, view) };
+
+    /// <summary>The next server not yet visited, or -1.</summary>
+    internal int Step(ref WalkState walk, Span<ulong> seen)
+    {
+        var order = Order;
+        while (walk.Found < Distinct && walk.Steps < order.Length)
+        {
+            int server = order[walk.Position];
+            if (++walk.Position == order.Length)
+            {
+                walk.Position = 0;
+            }
+
+            walk.Steps++;
+            ref ulong word = ref seen[server >> 6];
+            ulong bit = 1UL << server;
+            if ((word & bit) == 0)
+            {
+                word |= bit;
+                walk.Found++;
+                return server;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>Whether <paramref name="server"/> may take the request now.</summary>
     public virtual bool Accepts(int server, IServerView view) => view.IsEligible(server);
