@@ -25,6 +25,10 @@ internal static class Cli
           pipebalancer ring [--config PATH] [--keys N] [--json]
                                                    each backend's share of the hash space and
                                                    of N synthetic keys, and keys moved on removal
+          pipebalancer demo [--config PATH]        sample backends on lb.json's backend addresses,
+                                                   then the balancer: see routing with curl
+          pipebalancer demo-backend --address HOST:PORT --id ID
+                                                   one sample backend (answers "hello from ID")
           pipebalancer --version | --help
 
         Options:
@@ -63,6 +67,10 @@ internal static class Cli
                 return await RouteCommand.RunAsync(line, stdin, stdout, stderr).ConfigureAwait(false);
             case "ring":
                 return RingCommand.Run(line, stdout, stderr);
+            case "demo":
+                return await DemoCommand.RunAsync(line, stdout, stderr).ConfigureAwait(false);
+            case "demo-backend":
+                return await DemoCommand.RunBackendAsync(line, stdout, stderr).ConfigureAwait(false);
             default:
                 return await ServeCommand.RunAsync(line, stdout, stderr).ConfigureAwait(false);
         }

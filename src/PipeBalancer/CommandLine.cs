@@ -5,10 +5,16 @@ namespace PipeBalancer;
 /// <summary>A parsed command line.</summary>
 internal sealed record CommandLine(string Command, string ConfigPath, int Keys, bool Json)
 {
+    /// <summary><c>--address</c> of <c>demo-backend</c>.</summary>
+    public string? Address { get; init; }
+
+    /// <summary><c>--id</c> of <c>demo-backend</c>.</summary>
+    public string? Id { get; init; }
+
     public const string DefaultConfigPath = "lb.json";
     public const int DefaultKeys = 100_000;
 
-    private static readonly string[] Commands = ["serve", "validate", "route", "ring", "help", "version"];
+    private static readonly string[] Commands = ["serve", "validate", "route", "ring", "demo", "demo-backend", "help", "version"];
 
     public static bool TryParse(string[] args, out CommandLine? line, out string? error)
     {
@@ -18,6 +24,8 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
         string? config = null;
         int keys = DefaultKeys;
         bool json = false;
+        string? address = null;
+        string? id = null;
         int i = 0;
         if (args.Length > 0 && !args[0].StartsWith('-'))
         {
@@ -65,6 +73,20 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                 case "--json":
                     json = true;
                     break;
+                case "--address" when command == "demo-backend":
+                    if (!TryValue(args, ref i, out address, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case "--id" when command == "demo-backend":
+                    if (!TryValue(args, ref i, out id, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
                 default:
                     if (command == "validate" && config is null && !arg.StartsWith('-'))
                     {
@@ -77,7 +99,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
             }
         }
 
-        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json);
+        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json) { Address = address, Id = id };
         return true;
     }
 

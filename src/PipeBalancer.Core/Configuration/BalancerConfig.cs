@@ -1,3 +1,4 @@
+using PipeBalancer.Http1;
 using PipeBalancer.Routing;
 
 namespace PipeBalancer.Configuration;
@@ -7,7 +8,56 @@ public sealed record BalancerConfig(
     IReadOnlyList<ListenerConfig> Listeners,
     AdminConfig Admin,
     RoutingConfig Routing,
-    IReadOnlyList<BackendConfig> Backends);
+    IReadOnlyList<BackendConfig> Backends)
+{
+    /// <summary>The <c>limits</c> section: request size limits.</summary>
+    public HttpLimits Limits { get; init; } = HttpLimits.Default;
+
+    /// <summary>The <c>timeouts</c> section.</summary>
+    public TimeoutConfig Timeouts { get; init; } = TimeoutConfig.Default;
+
+    /// <summary>The <c>forwardedHeaders</c> section.</summary>
+    public ForwardedHeadersConfig ForwardedHeaders { get; init; } = ForwardedHeadersConfig.Default;
+
+    /// <summary>The <c>pool</c> section: idle backend connections.</summary>
+    public PoolConfig Pool { get; init; } = PoolConfig.Default;
+}
+
+/// <summary>The <c>timeouts</c> section, in milliseconds.</summary>
+public sealed record TimeoutConfig
+{
+    /// <summary>The defaults, each named after the peer whose default it follows.</summary>
+    public static readonly TimeoutConfig Default = new();
+
+    /// <summary>Time for a whole request head to arrive once its first byte has (slowloris guard): 10 s, a common HAProxy <c>timeout http-request</c>.</summary>
+    public int HeadersMs { get; init; } = 10_000;
+
+    /// <summary>How long an idle client connection waits for its next request: 75 s, nginx's keepalive_timeout.</summary>
+    public int KeepAliveMs { get; init; } = 75_000;
+
+    /// <summary>Time to open a backend connection: 5 s, HAProxy's usual <c>timeout connect</c>.</summary>
+    public int ConnectMs { get; init; } = 5_000;
+
+    /// <summary>Time from sending a request to the backend's response head: 60 s, nginx's proxy_read_timeout.</summary>
+    public int ResponseHeadMs { get; init; } = 60_000;
+
+    /// <summary>How long an idle pooled backend connection is kept: 60 s, nginx's upstream keepalive_timeout.</summary>
+    public int BackendIdleMs { get; init; } = 60_000;
+}
+
+/// <summary>The <c>forwardedHeaders</c> section: which X-Forwarded-* fields the balancer adds.</summary>
+public sealed record ForwardedHeadersConfig(bool For = true, bool Proto = true, bool Host = true)
+{
+    /// <summary>All three on.</summary>
+    public static readonly ForwardedHeadersConfig Default = new();
+}
+
+/// <summary>The <c>pool</c> section.</summary>
+public sealed record PoolConfig(int MaxIdlePerBackend = 128)
+{
+    /// <summary>The defaults.</summary>
+    public static readonly PoolConfig Default = new();
+}
 
 /// <summary>How a listener treats its connections.</summary>
 public enum ListenerMode

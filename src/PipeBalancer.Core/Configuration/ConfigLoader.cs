@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using PipeBalancer.Http1;
 using PipeBalancer.Routing;
 
 namespace PipeBalancer.Configuration;
@@ -27,7 +28,11 @@ public static class ConfigLoader
         AllowTrailingCommas = true,
     };
 
-    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends"];
+    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool"];
+    private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
+    private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
+    private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
+    private static readonly string[] PoolProperties = ["maxIdlePerBackend"];
     private static readonly string[] ListenerProperties = ["name", "address", "mode"];
     private static readonly string[] AdminProperties = ["address"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
@@ -102,11 +107,88 @@ public static class ConfigLoader
             var admin = ReadAdmin(root);
             var routing = ReadRouting(root);
             var backends = ReadList(root, "backends", ReadBackend);
+            var limits = ReadLimits(root);
+            var timeouts = ReadTimeouts(root);
+            var forwarded = ReadForwarded(root);
+            var pool = ReadPool(root);
             CheckListeners(listeners, admin);
             CheckBackends(backends, routing);
-            return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null)
+            return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null) ||
+                limits is null || timeouts is null || forwarded is null || pool is null
                 ? null
-                : new BalancerConfig(listeners!, admin, routing, backends!);
+                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool };
+        }
+
+        private HttpLimits? ReadLimits(JsonElement root)
+        {
+            var d = HttpLimits.Default;
+            if (!Section(root, "limits", LimitsProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+            }
+
+            int? line = ReadInt(e, "limits", "maxRequestLineBytes", 256, 1024 * 1024, d.MaxRequestLineBytes);
+            int? headers = ReadInt(e, "limits", "maxHeaderBytes", 1024, 1024 * 1024, d.MaxHeaderBytes);
+            int? count = ReadInt(e, "limits", "maxHeaderCount", 1, 10_000, d.MaxHeaderCount);
+            long? body = ReadLong(e, "limits", "maxBodyBytes", 0, long.MaxValue, d.MaxBodyBytes);
+            return line is null || headers is null || count is null || body is null
+                ? null
+                : new HttpLimits { MaxRequestLineBytes = line.Value, MaxHeaderBytes = headers.Value, MaxHeaderCount = count.Value, MaxBodyBytes = body.Value };
+        }
+
+        private TimeoutConfig? ReadTimeouts(JsonElement root)
+        {
+            var d = TimeoutConfig.Default;
+            if (!Section(root, "timeouts", TimeoutsProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+            }
+
+            const int Day = 24 * 3600 * 1000;
+            int? headers = ReadInt(e, "timeouts", "headersMs", 100, Day, d.HeadersMs);
+            int? keepAlive = ReadInt(e, "timeouts", "keepAliveMs", 100, Day, d.KeepAliveMs);
+            int? connect = ReadInt(e, "timeouts", "connectMs", 10, Day, d.ConnectMs);
+            int? response = ReadInt(e, "timeouts", "responseHeadMs", 100, Day, d.ResponseHeadMs);
+            int? idle = ReadInt(e, "timeouts", "backendIdleMs", 100, Day, d.BackendIdleMs);
+            return headers is null || keepAlive is null || connect is null || response is null || idle is null
+                ? null
+                : new TimeoutConfig { HeadersMs = headers.Value, KeepAliveMs = keepAlive.Value, ConnectMs = connect.Value, ResponseHeadMs = response.Value, BackendIdleMs = idle.Value };
+        }
+
+        private ForwardedHeadersConfig? ReadForwarded(JsonElement root)
+        {
+            if (!Section(root, "forwardedHeaders", ForwardedProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? ForwardedHeadersConfig.Default : null;
+            }
+
+            bool? forValue = ReadBool(e, "forwardedHeaders", "for", true);
+            bool? proto = ReadBool(e, "forwardedHeaders", "proto", true);
+            bool? host = ReadBool(e, "forwardedHeaders", "host", true);
+            return forValue is null || proto is null || host is null ? null : new ForwardedHeadersConfig(forValue.Value, proto.Value, host.Value);
+        }
+
+        private PoolConfig? ReadPool(JsonElement root)
+        {
+            if (!Section(root, "pool", PoolProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? PoolConfig.Default : null;
+            }
+
+            int? idle = ReadInt(e, "pool", "maxIdlePerBackend", 0, 100_000, PoolConfig.Default.MaxIdlePerBackend);
+            return idle is null ? null : new PoolConfig(idle.Value);
+        }
+
+        // True when the optional section is present and an object; "e" is Undefined when absent.
+        private bool Section(JsonElement root, string name, string[] known, out JsonElement e)
+        {
+            if (!root.TryGetProperty(name, out e))
+            {
+                e = default;
+                return false;
+            }
+
+            return ExpectObject(e, name, known);
         }
 
         // Every entry is read even when an earlier one failed, so that one run reports all errors;
@@ -478,6 +560,38 @@ public static class ConfigLoader
             }
 
             return (int)number;
+        }
+
+        private long? ReadLong(JsonElement e, string path, string name, long min, long max, long fallback)
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                return fallback;
+            }
+
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out long number) || number < min || number > max)
+            {
+                Error($"{path}.{name}", string.Create(CultureInfo.InvariantCulture, $"must be a whole number {min}..{max}, got {Describe(value)}"));
+                return null;
+            }
+
+            return number;
+        }
+
+        private bool? ReadBool(JsonElement e, string path, string name, bool fallback)
+        {
+            if (!e.TryGetProperty(name, out var value))
+            {
+                return fallback;
+            }
+
+            if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                Error($"{path}.{name}", $"must be true or false, got {Describe(value)}");
+                return null;
+            }
+
+            return value.GetBoolean();
         }
 
         private double? ReadNumber(JsonElement e, string path, string name, double min, double max, double fallback, bool exclusiveMin)

@@ -1,24 +1,38 @@
+using PipeBalancer.Hosting;
 using PipeBalancer.Routing;
 
 namespace PipeBalancer.Commands;
 
-/// <summary><c>pipebalancer serve</c>: load lb.json and run the balancer.</summary>
+/// <summary><c>pipebalancer serve</c>: load lb.json and run the balancer until stopped.</summary>
 internal static class ServeCommand
 {
-    public static Task<int> RunAsync(CommandLine line, TextWriter stdout, TextWriter stderr)
+    public static async Task<int> RunAsync(CommandLine line, TextWriter stdout, TextWriter stderr)
     {
         var config = ConfigFile.Load(line.ConfigPath, stderr);
         if (config is null)
         {
-            return Task.FromResult(Cli.ExitCodes.BadConfig);
+            return Cli.ExitCodes.BadConfig;
         }
 
-        var router = Router.Create(config.Routing, config.Backends);
-        stdout.WriteLine($"pipebalancer {Cli.Version}: {line.ConfigPath} loaded; routing {RoutingNames.Of(router.Algorithm)} over {router.Servers.Count} backend(s), {router.Size} points");
+        await using var host = BalancerHost.Create(config);
+        try
+        {
+            await host.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await stderr.WriteLineAsync($"pipebalancer: cannot listen: {e.Message}").ConfigureAwait(false);
+            return Cli.ExitCodes.Failure;
+        }
 
-        // The proxy listeners are not part of this build yet: say so plainly rather than
-        // pretend to serve.
-        stderr.WriteLine("pipebalancer: this build has the routing core and tools (validate, route, ring) but no listeners yet; nothing to serve");
-        return Task.FromResult(Cli.ExitCodes.Failure);
+        var router = host.State.Current.Backends.Router;
+        foreach (var listener in config.Listeners)
+        {
+            await stdout.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
+        }
+
+        await stdout.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop").ConfigureAwait(false);
+        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        return Cli.ExitCodes.Ok;
     }
 }

@@ -1,0 +1,75 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Pipelines.Sockets.Unofficial;
+
+namespace PipeBalancer.Backends;
+
+/// <summary>One TCP connection to a backend, as a pair of pipes (Pipelines.Sockets.Unofficial).</summary>
+internal sealed class BackendConnection : IDisposable
+{
+    private readonly SocketConnection _connection;
+
+    private BackendConnection(SocketConnection connection)
+    {
+        _connection = connection;
+    }
+
+    /// <summary>Bytes from the backend.</summary>
+    public PipeReader Input => _connection.Input;
+
+    /// <summary>Bytes to the backend.</summary>
+    public PipeWriter Output => _connection.Output;
+
+    /// <summary>When it was last returned to the pool (Environment.TickCount64).</summary>
+    public long IdleSince { get; set; }
+
+    /// <summary>Whether it has carried a request before (a failure on it may be a stale connection).</summary>
+    public bool Reused { get; set; }
+
+    /// <summary>Opens a connection, giving up after <paramref name="timeoutMs"/>.</summary>
+    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions)
+    {
+        var socket = endPoint.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            ? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.NoDelay = true;
+            using var timeout = new CancellationTokenSource(timeoutMs);
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            var connection = SocketConnection.Create(socket, sendOptions, receiveOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
+            return new BackendConnection(connection);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Whether an idle connection can still carry a request: the backend has not closed it and
+    /// has sent nothing unasked (either makes it unusable).
+    /// </summary>
+    public bool IsUsable()
+    {
+        if (!Input.TryRead(out var result))
+        {
+            return true;
+        }
+
+        bool usable = !result.IsCompleted && !result.IsCanceled && result.Buffer.IsEmpty;
+        Input.AdvanceTo(result.Buffer.Start);
+        return usable;
+    }
+
+    /// <summary>Cancels a pending read (a timeout fired).</summary>
+    public void CancelRead() => Input.CancelPendingRead();
+
+    /// <summary>Closes the connection.</summary>
+    public void Dispose()
+    {
+        _connection.Dispose();
+    }
+}

@@ -1,0 +1,111 @@
+namespace PipeBalancer.Backends;
+
+/// <summary>
+/// Idle connections to one backend, reused most-recent-first: the connection used last is
+/// the one least likely to have been closed by the backend's own idle timeout. Idle ones older
+/// than the idle timeout are closed by the heartbeat sweep.
+/// </summary>
+internal sealed class BackendPool : IDisposable
+{
+    private readonly BackendConnection?[] _idle;
+    private readonly Lock _lock = new();
+    private int _count;
+    private bool _disposed;
+
+    public BackendPool(int maxIdle) => _idle = new BackendConnection?[maxIdle];
+
+    /// <summary>Idle connections now.</summary>
+    public int IdleCount => Volatile.Read(ref _count);
+
+    /// <summary>The most recently returned usable connection, or null. Stale ones are closed on the way.</summary>
+    public BackendConnection? Rent()
+    {
+        while (true)
+        {
+            BackendConnection? connection;
+            lock (_lock)
+            {
+                if (_count == 0)
+                {
+                    return null;
+                }
+
+                connection = _idle[--_count];
+                _idle[_count] = null;
+            }
+
+            if (connection!.IsUsable())
+            {
+                connection.Reused = true;
+                return connection;
+            }
+
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>Keeps <paramref name="connection"/> for reuse, or closes it when the pool is full.</summary>
+    public void Return(BackendConnection connection)
+    {
+        connection.IdleSince = Environment.TickCount64;
+        lock (_lock)
+        {
+            if (!_disposed && _count < _idle.Length)
+            {
+                _idle[_count++] = connection;
+                return;
+            }
+        }
+
+        connection.Dispose();
+    }
+
+    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>.</summary>
+    public void Sweep(long idleSince)
+    {
+        BackendConnection?[]? expired = null;
+        int expiredCount = 0;
+        lock (_lock)
+        {
+            // The oldest are at the bottom of the stack.
+            while (expiredCount < _count && _idle[expiredCount]!.IdleSince < idleSince)
+            {
+                expiredCount++;
+            }
+
+            if (expiredCount > 0)
+            {
+                expired = _idle[..expiredCount];
+                Array.Copy(_idle, expiredCount, _idle, 0, _count - expiredCount);
+                Array.Clear(_idle, _count - expiredCount, expiredCount);
+                _count -= expiredCount;
+            }
+        }
+
+        if (expired is not null)
+        {
+            foreach (var connection in expired)
+            {
+                connection!.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Closes every idle connection; later returns are closed too.</summary>
+    public void Dispose()
+    {
+        BackendConnection?[] all;
+        lock (_lock)
+        {
+            _disposed = true;
+            all = _idle[.._count];
+            Array.Clear(_idle);
+            _count = 0;
+        }
+
+        foreach (var connection in all)
+        {
+            connection!.Dispose();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using PipeBalancer.Configuration;
+using PipeBalancer.Routing;
+
+namespace PipeBalancer.Backends;
+
+/// <summary>
+/// The backends of one configuration with the routing table over them: what a request needs
+/// to choose and reach a server. Health and load are answered from the backends' own counters.
+/// </summary>
+public sealed class BackendSet : IServerView, IDisposable
+{
+    private readonly Backend[] _backends;
+
+    /// <summary>Builds the backends and the routing table of <paramref name="config"/>.</summary>
+    public BackendSet(BalancerConfig config)
+    {
+        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend)).ToArray();
+        Router = Router.Create(config.Routing, config.Backends);
+    }
+
+    /// <summary>The routing table.</summary>
+    public Router Router { get; }
+
+    /// <summary>The backends, indexed as the router's servers.</summary>
+    public IReadOnlyList<Backend> Backends => _backends;
+
+    /// <inheritdoc />
+    public int EligibleCount
+    {
+        get
+        {
+            int count = 0;
+            foreach (var b in _backends)
+            {
+                count += b.Eligible ? 1 : 0;
+            }
+
+            return count;
+        }
+    }
+
+    /// <inheritdoc />
+    public int TotalInFlight
+    {
+        get
+        {
+            int total = 0;
+            foreach (var b in _backends)
+            {
+                total += b.InFlight;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The backend at <paramref name="index"/>.</summary>
+    public Backend this[int index] => _backends[index];
+
+    /// <inheritdoc />
+    public bool IsEligible(int server) => _backends[server].Eligible;
+
+    /// <inheritdoc />
+    public int InFlight(int server) => _backends[server].InFlight;
+
+    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>.</summary>
+    public void SweepIdle(long idleSince)
+    {
+        foreach (var b in _backends)
+        {
+            b.Pool.Sweep(idleSince);
+        }
+    }
+
+    /// <summary>Closes every idle connection.</summary>
+    public void Dispose()
+    {
+        foreach (var b in _backends)
+        {
+            b.Dispose();
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.AspNetCore.Connections;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>The Kestrel connection handler of an <c>http</c> listener: one <see cref="HttpProxySession"/> per client connection.</summary>
+public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
+{
+    /// <inheritdoc />
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        using var session = new HttpProxySession(connection, state);
+        state.Heartbeat.Add(session);
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Heartbeat.Remove(session);
+        }
+    }
+}

@@ -1,0 +1,811 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using PipeBalancer.Backends;
+using PipeBalancer.Http1;
+using PipeBalancer.Routing;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// One client connection of an HTTP listener: reads each request head from the pipe, routes it
+/// on its own key, forwards head and body to a pooled backend connection, relays the response,
+/// and loops for the next request (keep-alive, pipelining) until either side closes.
+/// Everything per request lives in this object, so the steady state allocates nothing.
+/// </summary>
+internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
+{
+    private static readonly byte[] ForwardedForPrefix = "X-Forwarded-For: "u8.ToArray();
+
+    private readonly ConnectionContext _connection;
+    private readonly ProxyState _state;
+    private readonly PipeReader _clientIn;
+    private readonly PipeWriter _clientOut;
+    private readonly RequestHead _request;
+    private readonly ResponseHead _response;
+    private readonly byte[] _requestScratch;
+    private readonly byte[] _responseScratch;
+    private readonly byte[] _clientIpKey = new byte[KeyExtractor.MaxClientIpKeyLength];
+    private readonly byte[] _clientIpText = new byte[64];
+    private readonly int _clientIpKeyLength;
+    private readonly int _clientIpTextLength;
+    private ulong[] _seen = new ulong[1];
+    private ChunkedReader _chunked;
+
+    // Deadlines in Environment.TickCount64 milliseconds, checked by the heartbeat.
+    private long _clientDeadline = long.MaxValue;
+    private long _backendDeadline = long.MaxValue;
+    private BackendConnection? _watchedBackend;
+    private volatile bool _clientTimedOut;
+    private volatile bool _backendTimedOut;
+    private RejectReason _uploadError;
+
+    // Whether the request head is still unconsumed in the client pipe: it is kept until the
+    // exchange ends so that a request without a body can be sent again on a fresh connection.
+    private bool _headHeld;
+
+    public HttpProxySession(ConnectionContext connection, ProxyState state)
+    {
+        _connection = connection;
+        _state = state;
+        _clientIn = connection.Transport.Input;
+        _clientOut = connection.Transport.Output;
+        var limits = state.Current.Config.Limits;
+        _request = new RequestHead(limits.MaxHeaderCount);
+        _response = new ResponseHead(1000);
+        _requestScratch = ArrayPool<byte>.Shared.Rent(limits.MaxHeadBytes);
+        _responseScratch = ArrayPool<byte>.Shared.Rent(ResponseHeadParser.MaxHeadBytes);
+
+        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIpKey);
+        address.TryFormat(_clientIpText, out _clientIpTextLength);
+    }
+
+    private enum Outcome : byte
+    {
+        /// <summary>The response went to the client; the connection may carry another request.</summary>
+        KeepAlive,
+
+        /// <summary>The response went to the client; the connection must close.</summary>
+        Close,
+
+        /// <summary>A reused connection failed before any response byte: try a fresh one.</summary>
+        RetryFresh,
+
+        /// <summary>The backend failed before its response head: answer 502 or 504 and close.</summary>
+        BackendFailed,
+
+        /// <summary>The response had started when something failed: abort the client connection.</summary>
+        Abort,
+    }
+
+    private static long Now => Environment.TickCount64;
+
+    public void OnTick(long now)
+    {
+        if (now >= Volatile.Read(ref _clientDeadline))
+        {
+            Volatile.Write(ref _clientDeadline, long.MaxValue);
+            _clientTimedOut = true;
+            _clientIn.CancelPendingRead();
+        }
+
+        var backend = _watchedBackend;
+        if (backend is not null && now >= Volatile.Read(ref _backendDeadline))
+        {
+            Volatile.Write(ref _backendDeadline, long.MaxValue);
+            _backendTimedOut = true;
+            backend.CancelRead();
+        }
+    }
+
+    public async Task RunAsync()
+    {
+        while (true)
+        {
+            var snapshot = _state.Current;
+            var config = snapshot.Config;
+            var limits = config.Limits;
+
+            // An idle connection waits keepAliveMs for its next request; once a byte of it has
+            // arrived, the whole head must follow within headersMs (slowloris).
+            Volatile.Write(ref _clientDeadline, Now + config.Timeouts.KeepAliveMs);
+            bool started = false;
+            ReadOnlySequence<byte> buffer;
+            int consumed;
+            while (true)
+            {
+                var result = await _clientIn.ReadAsync().ConfigureAwait(false);
+                buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    _clientIn.AdvanceTo(buffer.Start, buffer.End);
+                    if (_clientTimedOut)
+                    {
+                        if (started)
+                        {
+                            await RejectAsync(RejectReason.HeadersTimeout).ConfigureAwait(false);
+                        }
+
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (!started && !buffer.IsEmpty)
+                {
+                    started = true;
+                    Volatile.Write(ref _clientDeadline, Now + config.Timeouts.HeadersMs);
+                }
+
+                var view = HeadParser.Contiguous(buffer, _requestScratch);
+                var status = RequestHeadParser.TryParse(view, _request, limits, out consumed, out var reason);
+                if (status == ParseStatus.Complete)
+                {
+                    break;
+                }
+
+                if (status == ParseStatus.Error || result.IsCompleted)
+                {
+                    _clientIn.AdvanceTo(buffer.End);
+                    if (status == ParseStatus.Error)
+                    {
+                        await RejectAsync(reason).ConfigureAwait(false);
+                    }
+                    else if (!buffer.IsEmpty)
+                    {
+                        Log.IncompleteHead(_state.Logger, _connection.ConnectionId);
+                    }
+
+                    return;
+                }
+
+                _clientIn.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            Volatile.Write(ref _clientDeadline, long.MaxValue);
+            var bodyStart = buffer.GetPosition(consumed);
+            var early = CheckBodyBeforeForwarding(buffer.Slice(bodyStart), limits);
+            if (early != RejectReason.None)
+            {
+                _clientIn.AdvanceTo(buffer.End);
+                await RejectAsync(early).ConfigureAwait(false);
+                return;
+            }
+
+            _headHeld = true;
+            uint hash = snapshot.Backends.Router.HashKey(RoutingKey(config.Routing.Key));
+            if (!await ForwardAsync(snapshot, buffer, bodyStart, hash).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_requestScratch);
+        ArrayPool<byte>.Shared.Return(_responseScratch);
+    }
+
+    // A body limit known from Content-Length, or chunked framing that is already broken in the
+    // bytes that came with the head, is refused before anything reaches a backend.
+    private RejectReason CheckBodyBeforeForwarding(in ReadOnlySequence<byte> buffered, HttpLimits limits)
+    {
+        if (limits.MaxBodyBytes > 0 && _request.ContentLength > limits.MaxBodyBytes)
+        {
+            return RejectReason.BodyTooLarge;
+        }
+
+        if (_request.Chunked)
+        {
+            var probe = default(ChunkedReader);
+            if (probe.Read(buffered, out _, out var reason) == ParseStatus.Error)
+            {
+                return reason;
+            }
+
+            if (limits.MaxBodyBytes > 0 && probe.DataBytes > limits.MaxBodyBytes)
+            {
+                return RejectReason.BodyTooLarge;
+            }
+        }
+
+        return RejectReason.None;
+    }
+
+    private ReadOnlySpan<byte> RoutingKey(KeySource source)
+    {
+        switch (source.Kind)
+        {
+            case KeySourceKind.Path:
+                return KeyExtractor.FromTarget(_request.Target, includeQuery: false);
+            case KeySourceKind.PathQuery:
+                return KeyExtractor.FromTarget(_request.Target, includeQuery: true);
+            case KeySourceKind.Header:
+                int field = _request.Find(source.NameBytes.Span);
+                if (field >= 0)
+                {
+                    return _request.Value(field);
+                }
+
+                break;
+            case KeySourceKind.Cookie:
+                for (int i = 0; i < _request.FieldCount; i++)
+                {
+                    if (_request.Fields[i].Kind == FieldKind.Cookie &&
+                        KeyExtractor.TryGetCookie(_request.Value(i), source.NameBytes.Span, out var value))
+                    {
+                        return value;
+                    }
+                }
+
+                break;
+        }
+
+        return _clientIpKey.AsSpan(0, _clientIpKeyLength);
+    }
+
+    /// <summary>Routes and forwards one request; false when the client connection must close.</summary>
+    private async ValueTask<bool> ForwardAsync(ProxySnapshot snapshot, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, uint hash)
+    {
+        var backends = snapshot.Backends;
+        var router = backends.Router;
+        if (_seen.Length < router.SeenLength)
+        {
+            _seen = new ulong[router.SeenLength];
+        }
+
+        var walk = router.Begin(hash, backends, _seen);
+        bool tried = false;
+        while (true)
+        {
+            int server = router.Next(ref walk, _seen, backends);
+            if (server < 0)
+            {
+                // Nothing reached a backend: with nothing eligible, 503; when every server
+                // tried refused the connection, 502.
+                ReleaseHead(buffer.End);
+                await SendAsync(tried ? ProxyErrors.BadGateway : ProxyErrors.Unavailable).ConfigureAwait(false);
+                return false;
+            }
+
+            var backend = backends[server];
+            var connection = backend.Pool.Rent();
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                if (connection is null)
+                {
+                    tried = true;
+                    connection = await ConnectAsync(backend, snapshot).ConfigureAwait(false);
+                    if (connection is null)
+                    {
+                        // Nothing was sent: any method may go on to the next server.
+                        break;
+                    }
+                }
+
+                var outcome = await ExchangeAsync(backend, connection, buffer, bodyStart, snapshot).ConfigureAwait(false);
+                if (outcome == Outcome.RetryFresh)
+                {
+                    connection = null;
+                    continue;
+                }
+
+                ReleaseHead(bodyStart);
+                switch (outcome)
+                {
+                    case Outcome.KeepAlive:
+                        return true;
+                    case Outcome.BackendFailed:
+                        backend.RecordFailure();
+                        await SendAsync(_backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
+                        return false;
+                    case Outcome.Abort:
+                        _connection.Abort(new ConnectionAbortedException("the backend failed after the response had started"));
+                        return false;
+                    default:
+                        await _clientOut.CompleteAsync().ConfigureAwait(false);
+                        return false;
+                }
+            }
+        }
+    }
+
+    private async ValueTask<BackendConnection?> ConnectAsync(Backend backend, ProxySnapshot snapshot)
+    {
+        try
+        {
+            return await BackendConnection.ConnectAsync(backend.EndPoint, snapshot.Config.Timeouts.ConnectMs, _state.BackendPipeOptions, _state.BackendPipeOptions)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException or IOException)
+        {
+            backend.RecordFailure();
+            Log.ConnectFailed(_state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Sends the request to <paramref name="connection"/> and relays the response.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome> ExchangeAsync(Backend backend, BackendConnection connection, ReadOnlySequence<byte> buffer,
+        SequencePosition bodyStart, ProxySnapshot snapshot)
+    {
+        backend.Begin();
+        bool reused = connection.Reused;
+        bool keepConnection = false;
+        bool hasBody = _request.HasBody;
+        Task<bool>? upload = null;
+        try
+        {
+            WriteRequestHead(connection.Output, snapshot.Config.ForwardedHeaders);
+            if (hasBody)
+            {
+                _uploadError = RejectReason.None;
+                upload = UploadBodyAsync(connection, buffer, bodyStart, snapshot.Config.Limits.MaxBodyBytes);
+            }
+            else if ((await connection.Output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                return reused && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+            }
+
+            // Response head, after any 1xx (100 Continue is relayed, and the client then sends its body).
+            _backendTimedOut = false;
+            Volatile.Write(ref _backendDeadline, Now + snapshot.Config.Timeouts.ResponseHeadMs);
+            _watchedBackend = connection;
+            bool relayedInformational = false;
+            ReadOnlySequence<byte> response;
+            int consumed;
+            while (true)
+            {
+                var result = await connection.Input.ReadAsync().ConfigureAwait(false);
+                response = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    connection.Input.AdvanceTo(response.Start, response.End);
+                    if (_backendTimedOut)
+                    {
+                        return await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                var view = HeadParser.Contiguous(response, _responseScratch);
+                var status = ResponseHeadParser.TryParse(view, _response, _response.Fields.Length, out consumed);
+                if (status == ParseStatus.Complete)
+                {
+                    if (_response.Status is >= 100 and < 200 and not 101)
+                    {
+                        _clientOut.Write(_response.Raw.Span);
+                        connection.Input.AdvanceTo(response.GetPosition(consumed));
+                        relayedInformational = true;
+                        if ((await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                        {
+                            return Outcome.Abort;
+                        }
+
+                        continue;
+                    }
+
+                    break;
+                }
+
+                if (status == ParseStatus.Error || result.IsCompleted)
+                {
+                    connection.Input.AdvanceTo(response.End);
+                    bool nothingReceived = response.IsEmpty && status != ParseStatus.Error && !relayedInformational;
+                    if (nothingReceived && reused && !hasBody && _request.IsIdempotent)
+                    {
+                        // The backend closed a pooled connection just as it was reused.
+                        return Outcome.RetryFresh;
+                    }
+
+                    if (upload is not null && _uploadError != RejectReason.None)
+                    {
+                        await upload.ConfigureAwait(false);
+                        await RejectAsync(_uploadError).ConfigureAwait(false);
+                        return Outcome.Close;
+                    }
+
+                    return await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                }
+
+                connection.Input.AdvanceTo(response.Start, response.End);
+            }
+
+            _watchedBackend = null;
+            Volatile.Write(ref _backendDeadline, long.MaxValue);
+
+            if (_response.Status == 101)
+            {
+                return await TunnelAsync(connection, response.GetPosition(consumed), bodyStart).ConfigureAwait(false);
+            }
+
+            var framing = ResponseHeadParser.Framing(_response, _request.Method);
+            bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited;
+            WriteResponseHead(clientKeepAlive);
+            connection.Input.AdvanceTo(response.GetPosition(consumed));
+
+            bool relayed = framing switch
+            {
+                BodyFraming.None => true,
+                BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
+                BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                _ => await CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
+            };
+
+            if (!relayed || (await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                return Outcome.Abort;
+            }
+
+            bool uploaded = true;
+            if (upload is not null)
+            {
+                if (!upload.IsCompleted)
+                {
+                    // The backend answered before taking the whole body: neither connection can
+                    // carry another request.
+                    connection.Dispose();
+                    _clientIn.CancelPendingRead();
+                }
+
+                uploaded = await upload.ConfigureAwait(false);
+            }
+
+            keepConnection = uploaded && _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
+            return clientKeepAlive && uploaded ? Outcome.KeepAlive : Outcome.Close;
+        }
+        finally
+        {
+            _watchedBackend = null;
+            Volatile.Write(ref _backendDeadline, long.MaxValue);
+            backend.End();
+            if (keepConnection)
+            {
+                backend.Pool.Return(connection);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+    }
+
+    private async ValueTask<Outcome> FailBeforeResponseAsync(Task<bool>? upload)
+    {
+        if (upload is not null && !upload.IsCompleted)
+        {
+            _clientIn.CancelPendingRead();
+            await upload.ConfigureAwait(false);
+        }
+
+        return Outcome.BackendFailed;
+    }
+
+    /// <summary>
+    /// Streams the request body to the backend by its framing, starting with the bytes that
+    /// arrived with the head. False when the client went away or sent a malformed body
+    /// (<see cref="_uploadError"/> then says why).
+    /// </summary>
+    private async Task<bool> UploadBodyAsync(BackendConnection connection, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, long maxBodyBytes)
+    {
+        var output = connection.Output;
+        var current = buffer.Slice(bodyStart);
+        long remaining = _request.ContentLength;
+        _chunked.Reset();
+        bool first = true;
+        bool clientDone = false;
+        while (true)
+        {
+            if (!first)
+            {
+                var result = await _clientIn.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    _clientIn.AdvanceTo(result.Buffer.Start);
+                    return false;
+                }
+
+                current = result.Buffer;
+                clientDone = result.IsCompleted;
+            }
+
+            first = false;
+            long take;
+            bool done;
+            if (_request.Chunked)
+            {
+                var status = _chunked.Read(current, out take, out var reason);
+                if (status == ParseStatus.Error || (maxBodyBytes > 0 && _chunked.DataBytes > maxBodyBytes))
+                {
+                    // The backend must not act on a truncated request: drop its connection.
+                    _uploadError = status == ParseStatus.Error ? reason : RejectReason.BodyTooLarge;
+                    _clientIn.AdvanceTo(current.End);
+                    _headHeld = false;
+                    connection.Dispose();
+                    return false;
+                }
+
+                done = status == ParseStatus.Complete;
+            }
+            else
+            {
+                take = Math.Min(current.Length, remaining);
+                remaining -= take;
+                done = remaining == 0;
+            }
+
+            foreach (var segment in current.Slice(0, take))
+            {
+                output.Write(segment.Span);
+            }
+
+            _clientIn.AdvanceTo(current.GetPosition(take));
+            _headHeld = false;
+            var flush = await output.FlushAsync().ConfigureAwait(false);
+            if (done)
+            {
+                return !flush.IsCompleted;
+            }
+
+            if (flush.IsCompleted || (clientDone && take == current.Length))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static async ValueTask<bool> CopyLengthAsync(PipeReader from, PipeWriter to, long length)
+    {
+        while (length > 0)
+        {
+            var result = await from.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            long take = Math.Min(buffer.Length, length);
+            foreach (var segment in buffer.Slice(0, take))
+            {
+                to.Write(segment.Span);
+            }
+
+            from.AdvanceTo(buffer.GetPosition(take));
+            length -= take;
+            if (length > 0)
+            {
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return false;
+                }
+
+                if ((await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static async ValueTask<bool> CopyChunkedAsync(PipeReader from, PipeWriter to)
+    {
+        var reader = default(ChunkedReader);
+        while (true)
+        {
+            var result = await from.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var status = reader.Read(buffer, out long take, out _);
+            if (status == ParseStatus.Error)
+            {
+                from.AdvanceTo(buffer.End);
+                return false;
+            }
+
+            foreach (var segment in buffer.Slice(0, take))
+            {
+                to.Write(segment.Span);
+            }
+
+            from.AdvanceTo(buffer.GetPosition(take));
+            if (status == ParseStatus.Complete)
+            {
+                return true;
+            }
+
+            if (result.IsCompleted || result.IsCanceled || (await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static async ValueTask<bool> CopyToEndAsync(PipeReader from, PipeWriter to)
+    {
+        while (true)
+        {
+            var result = await from.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            foreach (var segment in buffer)
+            {
+                to.Write(segment.Span);
+            }
+
+            from.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return true;
+            }
+
+            if (result.IsCanceled || (await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>After 101 Switching Protocols both connections carry opaque bytes until one side closes.</summary>
+    private async ValueTask<Outcome> TunnelAsync(BackendConnection connection, SequencePosition afterHead, SequencePosition bodyStart)
+    {
+        if (!_request.IsUpgrade)
+        {
+            // A 101 the client did not ask for cannot be relayed.
+            connection.Input.AdvanceTo(afterHead);
+            return Outcome.BackendFailed;
+        }
+
+        _clientOut.Write(_response.Raw.Span);
+        connection.Input.AdvanceTo(afterHead);
+        ReleaseHead(bodyStart);
+        var up = Splice.CopyAsync(_clientIn, connection.Output);
+        var down = Splice.CopyAsync(connection.Input, _clientOut);
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+        return Outcome.Close;
+    }
+
+    private void WriteRequestHead(PipeWriter output, Configuration.ForwardedHeadersConfig forwarded)
+    {
+        var raw = _request.Raw.Span;
+        output.Write(raw[.._request.FieldsStart]);
+        int runStart = -1;
+        int runEnd = -1;
+        int forwardedFor = 0;
+        int host = -1;
+        for (int i = 0; i < _request.FieldCount; i++)
+        {
+            ref var f = ref _request.Fields[i];
+            bool skip = f.Drop ||
+                (f.Kind == FieldKind.XForwardedFor && forwarded.For) ||
+                (f.Kind == FieldKind.XForwardedProto && forwarded.Proto) ||
+                (f.Kind == FieldKind.XForwardedHost && forwarded.Host);
+            forwardedFor += f.Kind == FieldKind.XForwardedFor ? 1 : 0;
+            host = f.Kind == FieldKind.Host && host < 0 ? i : host;
+            if (skip)
+            {
+                if (runStart >= 0)
+                {
+                    output.Write(raw[runStart..runEnd]);
+                    runStart = -1;
+                }
+
+                continue;
+            }
+
+            // Field lines follow one another, so the kept ones are copied in runs.
+            if (runStart < 0)
+            {
+                runStart = f.LineStart;
+            }
+
+            runEnd = f.LineStart + f.LineLength;
+        }
+
+        if (runStart >= 0)
+        {
+            output.Write(raw[runStart..runEnd]);
+        }
+
+        if (_request.IsUpgrade)
+        {
+            output.Write("Connection: upgrade\r\n"u8);
+        }
+
+        if (forwarded.For)
+        {
+            // Appended to what earlier proxies recorded (several fields join with commas).
+            output.Write(ForwardedForPrefix);
+            for (int i = 0; i < _request.FieldCount && forwardedFor > 0; i++)
+            {
+                if (_request.Fields[i].Kind == FieldKind.XForwardedFor)
+                {
+                    output.Write(_request.Value(i));
+                    output.Write(", "u8);
+                }
+            }
+
+            output.Write(_clientIpText.AsSpan(0, _clientIpTextLength));
+            output.Write("\r\n"u8);
+        }
+
+        if (forwarded.Proto)
+        {
+            output.Write("X-Forwarded-Proto: http\r\n"u8);
+        }
+
+        if (forwarded.Host && host >= 0)
+        {
+            output.Write("X-Forwarded-Host: "u8);
+            output.Write(_request.Value(host));
+            output.Write("\r\n"u8);
+        }
+
+        output.Write("\r\n"u8);
+    }
+
+    private void WriteResponseHead(bool keepAlive)
+    {
+        var raw = _response.Raw.Span;
+        bool addClose = !keepAlive;
+        bool addKeepAlive = keepAlive && !_request.IsHttp11;
+        if (!_response.HasHopByHop && !addClose && !addKeepAlive)
+        {
+            _clientOut.Write(raw);
+            return;
+        }
+
+        _clientOut.Write(raw[.._response.FieldsStart]);
+        for (int i = 0; i < _response.FieldCount; i++)
+        {
+            ref var f = ref _response.Fields[i];
+            if (!f.Drop)
+            {
+                _clientOut.Write(raw.Slice(f.LineStart, f.LineLength));
+            }
+        }
+
+        if (addClose)
+        {
+            _clientOut.Write("Connection: close\r\n"u8);
+        }
+        else if (addKeepAlive)
+        {
+            _clientOut.Write("Connection: keep-alive\r\n"u8);
+        }
+
+        _clientOut.Write("\r\n"u8);
+    }
+
+    private void ReleaseHead(SequencePosition position)
+    {
+        if (_headHeld)
+        {
+            _headHeld = false;
+            _clientIn.AdvanceTo(position);
+        }
+    }
+
+    private async ValueTask RejectAsync(RejectReason reason)
+    {
+        Log.Rejected(_state.Logger, _connection.ConnectionId, reason);
+        _clientOut.Write(Rejections.Response(reason));
+        await _clientOut.FlushAsync().ConfigureAwait(false);
+        await _clientOut.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask SendAsync(byte[] response)
+    {
+        _clientOut.Write(response);
+        await _clientOut.FlushAsync().ConfigureAwait(false);
+        await _clientOut.CompleteAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+using PipeBalancer.Http1;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>The data plane's log lines, source-generated, with stable event ids.</summary>
+internal static partial class Log
+{
+    public static void Rejected(ILogger logger, string connectionId, RejectReason reason)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            string description = Rejections.Describe(reason);
+            int status = Rejections.StatusCode(reason);
+            RejectedCore(logger, connectionId, status, description);
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Connection {ConnectionId}: request rejected with {Status}: {Reason}")]
+    private static partial void RejectedCore(ILogger logger, string connectionId, int status, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: closed inside a request head")]
+    public static partial void IncompleteHead(ILogger logger, string connectionId);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): connect failed: {Error}")]
+    public static partial void ConnectFailed(ILogger logger, string backendId, string address, string error);
+}

@@ -1,0 +1,71 @@
+using System.IO.Pipelines;
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using PipeBalancer.Backends;
+using PipeBalancer.Configuration;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// What every connection handler shares: the current configuration with its backends and
+/// routing (one snapshot, swapped whole on reload), the heartbeat, and pipe settings.
+/// </summary>
+public sealed class ProxyState : IDisposable
+{
+    private volatile ProxySnapshot _current;
+
+    /// <summary>Creates the state for <paramref name="config"/>.</summary>
+    public ProxyState(BalancerConfig config, MemoryPool<byte> memoryPool, ILoggerFactory loggerFactory)
+    {
+        _current = new ProxySnapshot(config);
+        Logger = loggerFactory.CreateLogger("PipeBalancer.Forwarding");
+
+        // Backpressure: a backend is read no further ahead of a slow client than this, so a
+        // slow reader costs at most this much memory per connection.
+        BackendPipeOptions = new PipeOptions(
+            memoryPool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 64 * 1024,
+            resumeWriterThreshold: 32 * 1024,
+            minimumSegmentSize: 4096,
+            useSynchronizationContext: false);
+
+        var timeouts = config.Timeouts;
+        int smallest = Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs));
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
+        Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
+    }
+
+    /// <summary>The configuration, backends and routing in force.</summary>
+    public ProxySnapshot Current => _current;
+
+    internal Heartbeat Heartbeat { get; }
+
+    internal PipeOptions BackendPipeOptions { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Closes idle backend connections and stops the heartbeat.</summary>
+    public void Dispose()
+    {
+        Heartbeat.Dispose();
+        _current.Backends.Dispose();
+    }
+}
+
+/// <summary>One configuration in force: read once per request, never changed.</summary>
+public sealed class ProxySnapshot
+{
+    internal ProxySnapshot(BalancerConfig config)
+    {
+        Config = config;
+        Backends = new BackendSet(config);
+    }
+
+    /// <summary>The configuration.</summary>
+    public BalancerConfig Config { get; }
+
+    /// <summary>The backends and routing table.</summary>
+    public BackendSet Backends { get; }
+}
