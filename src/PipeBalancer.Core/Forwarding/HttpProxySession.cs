@@ -667,6 +667,11 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         _clientOut.Write(_response.Raw.Span);
         connection.Input.AdvanceTo(afterHead);
         ReleaseHead(bodyStart);
+        if ((await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+        {
+            return Outcome.Abort;
+        }
+
         var up = Splice.CopyAsync(_clientIn, connection.Output);
         var down = Splice.CopyAsync(connection.Input, _clientOut);
         await Task.WhenAll(up, down).ConfigureAwait(false);

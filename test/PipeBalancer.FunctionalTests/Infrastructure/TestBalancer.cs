@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using PipeBalancer.Configuration;
+using PipeBalancer.Hosting;
+
+namespace PipeBalancer.FunctionalTests.Infrastructure;
+
+/// <summary>The balancer, in this process, with an HTTP listener on 127.0.0.1 port 0 in front of the given backend ports.</summary>
+public sealed class TestBalancer : IAsyncDisposable
+{
+    private readonly BalancerHost _host;
+
+    private TestBalancer(BalancerHost host, BalancerConfig config)
+    {
+        _host = host;
+        Config = config;
+    }
+
+    public BalancerConfig Config { get; }
+
+    public IPEndPoint EndPoint => _host.EndPoint("web");
+
+    public Uri Url => new($"http://127.0.0.1:{EndPoint.Port}");
+
+    public PipeBalancer.Forwarding.ProxyState State => _host.State;
+
+    public static async Task<TestBalancer> StartAsync(IEnumerable<(string Id, int Port)> backends, Func<BalancerConfig, BalancerConfig>? configure = null, ListenerMode mode = ListenerMode.Http)
+    {
+        var config = new BalancerConfig(
+            [new ListenerConfig("web", new HostPort("127.0.0.1", 0), mode)],
+            new AdminConfig(new HostPort("127.0.0.1", 0)),
+            RoutingConfig.Default,
+            backends.Select(b => new BackendConfig(b.Id, new HostPort("127.0.0.1", b.Port) { Text = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{b.Port}") }, 1)).ToArray());
+        config = configure?.Invoke(config) ?? config;
+        var host = BalancerHost.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await host.StartAsync();
+        return new TestBalancer(host, config);
+    }
+
+    public static Task<TestBalancer> StartAsync(params TestBackend[] backends) =>
+        StartAsync(backends.Select(b => (b.Id, b.Port)));
+
+    public HttpClient CreateClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) }) { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+}
