@@ -54,15 +54,28 @@ internal sealed class BackendConnection : IDisposable
     /// </summary>
     public bool IsUsable()
     {
-        if (!Input.TryRead(out var result))
+        try
         {
-            return true;
-        }
+            if (!Input.TryRead(out var result))
+            {
+                return true;
+            }
 
-        bool usable = !result.IsCompleted && !result.IsCanceled && result.Buffer.IsEmpty;
-        Input.AdvanceTo(result.Buffer.Start);
-        return usable;
+            bool usable = !result.IsCompleted && !result.IsCanceled && result.Buffer.IsEmpty;
+            Input.AdvanceTo(result.Buffer.Start);
+            return usable;
+        }
+        catch (Exception e) when (IsConnectionFailure(e))
+        {
+            // The backend reset the connection while it was idle.
+            return false;
+        }
     }
+
+    /// <summary>Whether <paramref name="e"/> is how a broken or closed connection shows itself in the pipes.</summary>
+    public static bool IsConnectionFailure(Exception e) =>
+        e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or
+            Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException;
 
     /// <summary>Cancels a pending read (a timeout fired).</summary>
     public void CancelRead() => Input.CancelPendingRead();

@@ -14,6 +14,10 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
         {
             await session.RunAsync().ConfigureAwait(false);
         }
+        catch (Exception e) when (Backends.BackendConnection.IsConnectionFailure(e))
+        {
+            // The client went away (reset, abort): nothing is left to tell it.
+        }
         finally
         {
             state.Heartbeat.Remove(session);

@@ -345,6 +345,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         bool reused = connection.Reused;
         bool keepConnection = false;
         bool hasBody = _request.HasBody;
+        bool responseStarted = false;
         Task<bool>? upload = null;
         try
         {
@@ -434,6 +435,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
             var framing = ResponseHeadParser.Framing(_response, _request.Method);
             bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited;
+            responseStarted = true;
             WriteResponseHead(clientKeepAlive);
             connection.Input.AdvanceTo(response.GetPosition(consumed));
 
@@ -467,6 +469,24 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             keepConnection = uploaded && _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
             return clientKeepAlive && uploaded ? Outcome.KeepAlive : Outcome.Close;
         }
+        catch (Exception e) when (BackendConnection.IsConnectionFailure(e))
+        {
+            // A reset or a closed pipe on either side. Before the response started, the client
+            // can still be told (502), or a request that was surely not acted on can be retried;
+            // after, only aborting the client connection keeps the response from looking whole.
+            if (responseStarted)
+            {
+                return Outcome.Abort;
+            }
+
+            if (upload is not null)
+            {
+                connection.Dispose();
+                await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+            }
+
+            return reused && !hasBody && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+        }
         finally
         {
             _watchedBackend = null;
@@ -494,12 +514,24 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         return Outcome.BackendFailed;
     }
 
+    private async Task<bool> UploadBodyAsync(BackendConnection connection, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, long maxBodyBytes)
+    {
+        try
+        {
+            return await UploadBodyCoreAsync(connection, buffer, bodyStart, maxBodyBytes).ConfigureAwait(false);
+        }
+        catch (Exception e) when (BackendConnection.IsConnectionFailure(e))
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// Streams the request body to the backend by its framing, starting with the bytes that
     /// arrived with the head. False when the client went away or sent a malformed body
     /// (<see cref="_uploadError"/> then says why).
     /// </summary>
-    private async Task<bool> UploadBodyAsync(BackendConnection connection, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, long maxBodyBytes)
+    private async Task<bool> UploadBodyCoreAsync(BackendConnection connection, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, long maxBodyBytes)
     {
         var output = connection.Output;
         var current = buffer.Slice(bodyStart);
