@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using PipeBalancer.Configuration;
+using PipeBalancer.FunctionalTests.Infrastructure;
+
+namespace PipeBalancer.FunctionalTests.Forwarding;
+
+public sealed class TcpModeTests
+{
+    [Test]
+    public async Task Echo_GoesThroughBothWays_AndHalfCloseIsPassedOn()
+    {
+        var backendSawEnd = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            // Echo until the client's half-close arrives, then answer with a trailer and close.
+            var buffer = new byte[4096];
+            long total = 0;
+            int read;
+            while ((read = await self.ReceiveAsync(socket, buffer)) > 0)
+            {
+                total += read;
+                await socket.SendAsync(buffer.AsMemory(0, read));
+            }
+
+            backendSawEnd.TrySetResult(total);
+            await socket.SendAsync("bye"u8.ToArray());
+            socket.Shutdown(SocketShutdown.Send);
+        });
+        await using var balancer = await TestBalancer.StartAsync([("echo", backend.Port)], mode: ListenerMode.Tcp);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(balancer.EndPoint);
+        await client.SendAsync("hello over tcp"u8.ToArray());
+        var buffer = new byte[4096];
+        int got = 0;
+        while (got < 14)
+        {
+            got += await client.ReceiveAsync(buffer.AsMemory(got));
+        }
+
+        client.Shutdown(SocketShutdown.Send);
+        long backendTotal = await backendSawEnd.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var rest = new MemoryStream();
+        int read;
+        while ((read = await client.ReceiveAsync(buffer)) > 0)
+        {
+            rest.Write(buffer, 0, read);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Encoding.ASCII.GetString(buffer, 0, 14), Is.Not.Empty);
+            Assert.That(backendTotal, Is.EqualTo(14), "the backend saw the client's half-close after all its bytes");
+            Assert.That(Encoding.ASCII.GetString(rest.ToArray()), Is.EqualTo("bye"), "bytes after the client's half-close still arrive");
+        });
+    }
+
+    [Test]
+    public async Task SameClientAddress_AlwaysReachesTheSameBackend_AndDeadServersAreSkipped()
+    {
+        int dead = FreePort();
+        var hits = new int[2];
+        await using var a = new RawBackend(async (socket, self) => { Interlocked.Increment(ref hits[0]); await socket.SendAsync("a"u8.ToArray()); });
+        await using var b = new RawBackend(async (socket, self) => { Interlocked.Increment(ref hits[1]); await socket.SendAsync("b"u8.ToArray()); });
+        await using var balancer = await TestBalancer.StartAsync([("dead", dead), ("a", a.Port), ("b", b.Port)], mode: ListenerMode.Tcp);
+        var answers = new HashSet<string>();
+        for (int i = 0; i < 5; i++)
+        {
+            using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(balancer.EndPoint);
+            var buffer = new byte[16];
+            int read = await client.ReceiveAsync(buffer);
+            answers.Add(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers, Has.Count.EqualTo(1), "one client address, one backend");
+            Assert.That(answers.Single(), Is.AnyOf("a", "b"));
+        });
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
