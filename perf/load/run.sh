@@ -452,6 +452,29 @@ run_wrk() { # URL SECONDS OUTFILE
 }
 
 names=() rps=() p50=() p99=() cpu=() errs=() states=()
+allocation_note=""
+
+# The balancer's own counters (admin /api/stats): allocated bytes and requests served.
+admin_stats() {
+  curl -s --max-time 5 "http://127.0.0.1:$admin_port/api/stats" 2>/dev/null ||
+    python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$admin_port/api/stats" 2>/dev/null
+}
+
+# allocation_delta BEFORE-JSON AFTER-JSON -> "N bytes/request over M requests, G gen0 GCs"
+allocation_delta() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+except ValueError:
+    sys.exit(0)
+requests = b["totals"]["requests"] - a["totals"]["requests"]
+allocated = b["process"]["allocatedBytes"] - a["process"]["allocatedBytes"]
+gen0 = b["process"]["gen0Collections"] - a["process"]["gen0Collections"]
+if requests > 0:
+    print(f"{allocated / requests:.1f} bytes allocated per request over {requests} requests ({allocated} bytes, {gen0} gen0 GCs)")
+PY
+}
 
 # measure NAME PORT PID-or-empty
 measure() {
@@ -463,8 +486,13 @@ measure() {
   [ -n "$pid" ] && mapfile -t pids < <(family "$pid")
   local before=0 after=0
   [ -n "$pid" ] && before="$(cpu_ticks "${pids[@]}")"
+  local stats_before=""
+  [ "$name" = pipebalancer ] && stats_before="$(admin_stats)"
   run_wrk "$url" "$duration" "$out"
   [ -n "$pid" ] && after="$(cpu_ticks "${pids[@]}")"
+  if [ "$name" = pipebalancer ] && [ -n "$stats_before" ]; then
+    allocation_note="$(allocation_delta "$stats_before" "$(admin_stats)")"
+  fi
 
   local requests r50 r99 sock non2xx
   requests="$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$out")"
@@ -550,8 +578,9 @@ report="$tmp/report.md"
       echo "| ${names[$i]} | ${states[$i]} | - | - | - | - | - | - |"
     fi
   done
-  if [ -n "$balancer_detail" ] || [ "${#notes[@]}" -gt 0 ]; then
+  if [ -n "$balancer_detail" ] || [ -n "$allocation_note" ] || [ "${#notes[@]}" -gt 0 ]; then
     echo
+    [ -n "$allocation_note" ] && echo "- pipebalancer allocations (runtime counter, measured run): $allocation_note"
     [ -n "$balancer_detail" ] && echo "- pipebalancer: $balancer_detail"
     for note in "${notes[@]}"; do echo "- $note"; done
   fi

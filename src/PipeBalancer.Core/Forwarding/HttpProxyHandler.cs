@@ -10,6 +10,7 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
     {
         using var session = new HttpProxySession(connection, state);
         state.Heartbeat.Add(session);
+        state.Counters.Opened();
         try
         {
             await session.RunAsync().ConfigureAwait(false);
@@ -20,6 +21,7 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
         }
         finally
         {
+            state.Counters.Closed();
             state.Heartbeat.Remove(session);
         }
     }

@@ -183,11 +183,248 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             _headHeld = true;
-            uint hash = snapshot.Backends.Router.HashKey(RoutingKey(config.Routing.Key));
-            if (!await ForwardAsync(snapshot, buffer, bodyStart, hash).ConfigureAwait(false))
+            var backends = snapshot.Backends;
+            var router = backends.Router;
+            uint hash = router.HashKey(RoutingKey(config.Routing.Key));
+            if (_seen.Length < router.SeenLength)
             {
-                return;
+                _seen = new ulong[router.SeenLength];
             }
+
+            // The exchange is written out here rather than in a method of its own: one async
+            // state machine per connection then serves every request on it, where an awaited
+            // helper would allocate a box per request.
+            var walk = router.Begin(hash, backends, _seen);
+            bool tried = false;
+            while (true)
+            {
+                int server = router.Next(ref walk, _seen, backends);
+                if (server < 0)
+                {
+                    // Nothing reached a backend: with nothing eligible, 503; when every server
+                    // tried refused the connection, 502.
+                    ReleaseHead(buffer.End);
+                    await SendAsync(tried ? ProxyErrors.BadGateway : ProxyErrors.Unavailable).ConfigureAwait(false);
+                    return;
+                }
+
+                var backend = backends[server];
+                var connection = backend.Pool.Rent();
+                for (int attempt = 0; attempt < 2; attempt++)
+                {
+                    if (connection is null)
+                    {
+                        tried = true;
+                        connection = await ConnectAsync(backend, snapshot).ConfigureAwait(false);
+                        if (connection is null)
+                        {
+                            // Nothing was sent: any method may go on to the next server.
+                            break;
+                        }
+                    }
+
+                    Outcome outcome;
+                    backend.Begin();
+                    _state.Counters.Request();
+                    bool reused = connection.Reused;
+                    bool keepConnection = false;
+                    bool hasBody = _request.HasBody;
+                    bool responseStarted = false;
+                    Task<bool>? upload = null;
+                    try
+                    {
+                        WriteRequestHead(connection.Output, snapshot.Config.ForwardedHeaders);
+                        if (hasBody)
+                        {
+                            _uploadError = RejectReason.None;
+                            upload = UploadBodyAsync(connection, buffer, bodyStart, snapshot.Config.Limits.MaxBodyBytes);
+                        }
+                        else if ((await connection.Output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                        {
+                            outcome = reused && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+                            goto ExchangeDone;
+                        }
+
+                        // Response head, after any 1xx (100 Continue is relayed, and the client then sends its body).
+                        _backendTimedOut = false;
+                        Volatile.Write(ref _backendDeadline, Now + snapshot.Config.Timeouts.ResponseHeadMs);
+                        _watchedBackend = connection;
+                        bool relayedInformational = false;
+                        ReadOnlySequence<byte> response;
+                        int responseConsumed;
+                        while (true)
+                        {
+                            var result = await connection.Input.ReadAsync().ConfigureAwait(false);
+                            response = result.Buffer;
+                            if (result.IsCanceled)
+                            {
+                                connection.Input.AdvanceTo(response.Start, response.End);
+                                if (_backendTimedOut)
+                                {
+                                    outcome = await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                                    goto ExchangeDone;
+                                }
+
+                                continue;
+                            }
+
+                            var view = HeadParser.Contiguous(response, _responseScratch);
+                            var status = ResponseHeadParser.TryParse(view, _response, _response.Fields.Length, out responseConsumed);
+                            if (status == ParseStatus.Complete)
+                            {
+                                if (_response.Status is >= 100 and < 200 and not 101)
+                                {
+                                    _clientOut.Write(_response.Raw.Span);
+                                    connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
+                                    relayedInformational = true;
+                                    if ((await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                                    {
+                                        outcome = Outcome.Abort;
+                                        goto ExchangeDone;
+                                    }
+
+                                    continue;
+                                }
+
+                                break;
+                            }
+
+                            if (status == ParseStatus.Error || result.IsCompleted)
+                            {
+                                connection.Input.AdvanceTo(response.End);
+                                bool nothingReceived = response.IsEmpty && status != ParseStatus.Error && !relayedInformational;
+                                if (nothingReceived && reused && !hasBody && _request.IsIdempotent)
+                                {
+                                    // The backend closed a pooled connection just as it was reused.
+                                    outcome = Outcome.RetryFresh;
+                                    goto ExchangeDone;
+                                }
+
+                                if (upload is not null && _uploadError != RejectReason.None)
+                                {
+                                    await upload.ConfigureAwait(false);
+                                    await RejectAsync(_uploadError).ConfigureAwait(false);
+                                    outcome = Outcome.Close;
+                                    goto ExchangeDone;
+                                }
+
+                                outcome = await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                                goto ExchangeDone;
+                            }
+
+                            connection.Input.AdvanceTo(response.Start, response.End);
+                        }
+
+                        _watchedBackend = null;
+                        Volatile.Write(ref _backendDeadline, long.MaxValue);
+
+                        if (_response.Status == 101)
+                        {
+                            outcome = await TunnelAsync(connection, response.GetPosition(responseConsumed), bodyStart).ConfigureAwait(false);
+                            goto ExchangeDone;
+                        }
+
+                        var framing = ResponseHeadParser.Framing(_response, _request.Method);
+                        bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited;
+                        responseStarted = true;
+                        WriteResponseHead(clientKeepAlive);
+                        connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
+
+                        bool relayed = framing switch
+                        {
+                            BodyFraming.None => true,
+                            BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
+                            BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                            _ => await CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                        };
+
+                        if (!relayed || (await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                        {
+                            outcome = Outcome.Abort;
+                            goto ExchangeDone;
+                        }
+
+                        bool uploaded = true;
+                        if (upload is not null)
+                        {
+                            if (!upload.IsCompleted)
+                            {
+                                // The backend answered before taking the whole body: neither connection can
+                                // carry another request.
+                                connection.Dispose();
+                                _clientIn.CancelPendingRead();
+                            }
+
+                            uploaded = await upload.ConfigureAwait(false);
+                        }
+
+                        keepConnection = uploaded && _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
+                        outcome = clientKeepAlive && uploaded ? Outcome.KeepAlive : Outcome.Close;
+                        goto ExchangeDone;
+                    }
+                    catch (Exception e) when (BackendConnection.IsConnectionFailure(e))
+                    {
+                        // A reset or a closed pipe on either side. Before the response started, the client
+                        // can still be told (502), or a request that was surely not acted on can be retried;
+                        // after, only aborting the client connection keeps the response from looking whole.
+                        if (responseStarted)
+                        {
+                            outcome = Outcome.Abort;
+                            goto ExchangeDone;
+                        }
+
+                        if (upload is not null)
+                        {
+                            connection.Dispose();
+                            await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                        }
+
+                        outcome = reused && !hasBody && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+                        goto ExchangeDone;
+                    }
+                    finally
+                    {
+                        _watchedBackend = null;
+                        Volatile.Write(ref _backendDeadline, long.MaxValue);
+                        backend.End();
+                        if (keepConnection)
+                        {
+                            backend.Pool.Return(connection);
+                        }
+                        else
+                        {
+                            connection.Dispose();
+                        }
+                    }
+    
+                ExchangeDone:
+                    if (outcome == Outcome.RetryFresh)
+                    {
+                        connection = null;
+                        continue;
+                    }
+
+                    ReleaseHead(bodyStart);
+                    switch (outcome)
+                    {
+                        case Outcome.KeepAlive:
+                            goto NextRequest;
+                        case Outcome.BackendFailed:
+                            backend.RecordFailure();
+                            await SendAsync(_backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
+                            return;
+                        case Outcome.Abort:
+                            _connection.Abort(new ConnectionAbortedException("the backend failed after the response had started"));
+                            return;
+                        default:
+                            await _clientOut.CompleteAsync().ConfigureAwait(false);
+                            return;
+                    }
+                }
+            }
+
+        NextRequest:
+            ;
         }
     }
 
@@ -255,72 +492,6 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         return _clientIpKey.AsSpan(0, _clientIpKeyLength);
     }
 
-    /// <summary>Routes and forwards one request; false when the client connection must close.</summary>
-    private async ValueTask<bool> ForwardAsync(ProxySnapshot snapshot, ReadOnlySequence<byte> buffer, SequencePosition bodyStart, uint hash)
-    {
-        var backends = snapshot.Backends;
-        var router = backends.Router;
-        if (_seen.Length < router.SeenLength)
-        {
-            _seen = new ulong[router.SeenLength];
-        }
-
-        var walk = router.Begin(hash, backends, _seen);
-        bool tried = false;
-        while (true)
-        {
-            int server = router.Next(ref walk, _seen, backends);
-            if (server < 0)
-            {
-                // Nothing reached a backend: with nothing eligible, 503; when every server
-                // tried refused the connection, 502.
-                ReleaseHead(buffer.End);
-                await SendAsync(tried ? ProxyErrors.BadGateway : ProxyErrors.Unavailable).ConfigureAwait(false);
-                return false;
-            }
-
-            var backend = backends[server];
-            var connection = backend.Pool.Rent();
-            for (int attempt = 0; attempt < 2; attempt++)
-            {
-                if (connection is null)
-                {
-                    tried = true;
-                    connection = await ConnectAsync(backend, snapshot).ConfigureAwait(false);
-                    if (connection is null)
-                    {
-                        // Nothing was sent: any method may go on to the next server.
-                        break;
-                    }
-                }
-
-                var outcome = await ExchangeAsync(backend, connection, buffer, bodyStart, snapshot).ConfigureAwait(false);
-                if (outcome == Outcome.RetryFresh)
-                {
-                    connection = null;
-                    continue;
-                }
-
-                ReleaseHead(bodyStart);
-                switch (outcome)
-                {
-                    case Outcome.KeepAlive:
-                        return true;
-                    case Outcome.BackendFailed:
-                        backend.RecordFailure();
-                        await SendAsync(_backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
-                        return false;
-                    case Outcome.Abort:
-                        _connection.Abort(new ConnectionAbortedException("the backend failed after the response had started"));
-                        return false;
-                    default:
-                        await _clientOut.CompleteAsync().ConfigureAwait(false);
-                        return false;
-                }
-            }
-        }
-    }
-
     private async ValueTask<BackendConnection?> ConnectAsync(Backend backend, ProxySnapshot snapshot)
     {
         try
@@ -336,173 +507,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
     }
 
-    /// <summary>Sends the request to <paramref name="connection"/> and relays the response.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome> ExchangeAsync(Backend backend, BackendConnection connection, ReadOnlySequence<byte> buffer,
-        SequencePosition bodyStart, ProxySnapshot snapshot)
-    {
-        backend.Begin();
-        bool reused = connection.Reused;
-        bool keepConnection = false;
-        bool hasBody = _request.HasBody;
-        bool responseStarted = false;
-        Task<bool>? upload = null;
-        try
-        {
-            WriteRequestHead(connection.Output, snapshot.Config.ForwardedHeaders);
-            if (hasBody)
-            {
-                _uploadError = RejectReason.None;
-                upload = UploadBodyAsync(connection, buffer, bodyStart, snapshot.Config.Limits.MaxBodyBytes);
-            }
-            else if ((await connection.Output.FlushAsync().ConfigureAwait(false)).IsCompleted)
-            {
-                return reused && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
-            }
-
-            // Response head, after any 1xx (100 Continue is relayed, and the client then sends its body).
-            _backendTimedOut = false;
-            Volatile.Write(ref _backendDeadline, Now + snapshot.Config.Timeouts.ResponseHeadMs);
-            _watchedBackend = connection;
-            bool relayedInformational = false;
-            ReadOnlySequence<byte> response;
-            int consumed;
-            while (true)
-            {
-                var result = await connection.Input.ReadAsync().ConfigureAwait(false);
-                response = result.Buffer;
-                if (result.IsCanceled)
-                {
-                    connection.Input.AdvanceTo(response.Start, response.End);
-                    if (_backendTimedOut)
-                    {
-                        return await FailBeforeResponseAsync(upload).ConfigureAwait(false);
-                    }
-
-                    continue;
-                }
-
-                var view = HeadParser.Contiguous(response, _responseScratch);
-                var status = ResponseHeadParser.TryParse(view, _response, _response.Fields.Length, out consumed);
-                if (status == ParseStatus.Complete)
-                {
-                    if (_response.Status is >= 100 and < 200 and not 101)
-                    {
-                        _clientOut.Write(_response.Raw.Span);
-                        connection.Input.AdvanceTo(response.GetPosition(consumed));
-                        relayedInformational = true;
-                        if ((await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
-                        {
-                            return Outcome.Abort;
-                        }
-
-                        continue;
-                    }
-
-                    break;
-                }
-
-                if (status == ParseStatus.Error || result.IsCompleted)
-                {
-                    connection.Input.AdvanceTo(response.End);
-                    bool nothingReceived = response.IsEmpty && status != ParseStatus.Error && !relayedInformational;
-                    if (nothingReceived && reused && !hasBody && _request.IsIdempotent)
-                    {
-                        // The backend closed a pooled connection just as it was reused.
-                        return Outcome.RetryFresh;
-                    }
-
-                    if (upload is not null && _uploadError != RejectReason.None)
-                    {
-                        await upload.ConfigureAwait(false);
-                        await RejectAsync(_uploadError).ConfigureAwait(false);
-                        return Outcome.Close;
-                    }
-
-                    return await FailBeforeResponseAsync(upload).ConfigureAwait(false);
-                }
-
-                connection.Input.AdvanceTo(response.Start, response.End);
-            }
-
-            _watchedBackend = null;
-            Volatile.Write(ref _backendDeadline, long.MaxValue);
-
-            if (_response.Status == 101)
-            {
-                return await TunnelAsync(connection, response.GetPosition(consumed), bodyStart).ConfigureAwait(false);
-            }
-
-            var framing = ResponseHeadParser.Framing(_response, _request.Method);
-            bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited;
-            responseStarted = true;
-            WriteResponseHead(clientKeepAlive);
-            connection.Input.AdvanceTo(response.GetPosition(consumed));
-
-            bool relayed = framing switch
-            {
-                BodyFraming.None => true,
-                BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
-                BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
-                _ => await CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
-            };
-
-            if (!relayed || (await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
-            {
-                return Outcome.Abort;
-            }
-
-            bool uploaded = true;
-            if (upload is not null)
-            {
-                if (!upload.IsCompleted)
-                {
-                    // The backend answered before taking the whole body: neither connection can
-                    // carry another request.
-                    connection.Dispose();
-                    _clientIn.CancelPendingRead();
-                }
-
-                uploaded = await upload.ConfigureAwait(false);
-            }
-
-            keepConnection = uploaded && _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
-            return clientKeepAlive && uploaded ? Outcome.KeepAlive : Outcome.Close;
-        }
-        catch (Exception e) when (BackendConnection.IsConnectionFailure(e))
-        {
-            // A reset or a closed pipe on either side. Before the response started, the client
-            // can still be told (502), or a request that was surely not acted on can be retried;
-            // after, only aborting the client connection keeps the response from looking whole.
-            if (responseStarted)
-            {
-                return Outcome.Abort;
-            }
-
-            if (upload is not null)
-            {
-                connection.Dispose();
-                await FailBeforeResponseAsync(upload).ConfigureAwait(false);
-            }
-
-            return reused && !hasBody && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
-        }
-        finally
-        {
-            _watchedBackend = null;
-            Volatile.Write(ref _backendDeadline, long.MaxValue);
-            backend.End();
-            if (keepConnection)
-            {
-                backend.Pool.Return(connection);
-            }
-            else
-            {
-                connection.Dispose();
-            }
-        }
-    }
-
     private async ValueTask<Outcome> FailBeforeResponseAsync(Task<bool>? upload)
     {
         if (upload is not null && !upload.IsCompleted)
@@ -599,6 +604,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyLengthAsync(PipeReader from, PipeWriter to, long length)
     {
         while (length > 0)
@@ -630,6 +636,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyChunkedAsync(PipeReader from, PipeWriter to)
     {
         var reader = default(ChunkedReader);
@@ -662,6 +669,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> CopyToEndAsync(PipeReader from, PipeWriter to)
     {
         while (true)
@@ -687,6 +695,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     }
 
     /// <summary>After 101 Switching Protocols both connections carry opaque bytes until one side closes.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> TunnelAsync(BackendConnection connection, SequencePosition afterHead, SequencePosition bodyStart)
     {
         if (!_request.IsUpgrade)
@@ -831,16 +840,20 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RejectAsync(RejectReason reason)
     {
+        _state.Counters.Rejection();
         Log.Rejected(_state.Logger, _connection.ConnectionId, reason);
         _clientOut.Write(Rejections.Response(reason));
         await _clientOut.FlushAsync().ConfigureAwait(false);
         await _clientOut.CompleteAsync().ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(byte[] response)
     {
+        _state.Counters.BackendError();
         _clientOut.Write(response);
         await _clientOut.FlushAsync().ConfigureAwait(false);
         await _clientOut.CompleteAsync().ConfigureAwait(false);

@@ -40,6 +40,9 @@ public sealed class ProxyState : IDisposable
     /// <summary>The configuration, backends and routing in force.</summary>
     public ProxySnapshot Current => _current;
 
+    /// <summary>Totals since start.</summary>
+    public ProxyCounters Counters { get; } = new();
+
     internal Heartbeat Heartbeat { get; }
 
     internal PipeOptions BackendPipeOptions { get; }
@@ -68,4 +71,35 @@ public sealed class ProxySnapshot
 
     /// <summary>The backends and routing table.</summary>
     public BackendSet Backends { get; }
+}
+
+/// <summary>Totals since start, updated with one interlocked add each.</summary>
+public sealed class ProxyCounters
+{
+    private long _requests;
+    private long _rejected;
+    private long _backendErrors;
+    private long _openConnections;
+
+    /// <summary>Requests forwarded to a backend.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>Requests refused before reaching a backend (malformed, too large, timed out).</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Requests answered 502, 503 or 504 by the balancer.</summary>
+    public long BackendErrors => Interlocked.Read(ref _backendErrors);
+
+    /// <summary>Client connections open now.</summary>
+    public long OpenConnections => Interlocked.Read(ref _openConnections);
+
+    internal void Request() => Interlocked.Increment(ref _requests);
+
+    internal void Rejection() => Interlocked.Increment(ref _rejected);
+
+    internal void BackendError() => Interlocked.Increment(ref _backendErrors);
+
+    internal void Opened() => Interlocked.Increment(ref _openConnections);
+
+    internal void Closed() => Interlocked.Decrement(ref _openConnections);
 }

@@ -31,6 +31,7 @@ internal static class ServeCommand
             await stdout.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
         }
 
+        await stdout.WriteLineAsync($"admin (stats, health) on http://{host.AdminEndPoint}/api/stats").ConfigureAwait(false);
         await stdout.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop").ConfigureAwait(false);
         await host.WaitForShutdownAsync().ConfigureAwait(false);
         return Cli.ExitCodes.Ok;

@@ -17,6 +17,7 @@ namespace PipeBalancer.Hosting;
 /// </summary>
 internal sealed class BalancerHost : IAsyncDisposable
 {
+    private const string AdminListener = "$admin";
     private readonly WebApplication _app;
     private readonly Dictionary<string, ListenOptions> _listenOptions = new(StringComparer.Ordinal);
 
@@ -25,6 +26,9 @@ internal sealed class BalancerHost : IAsyncDisposable
         _app = app;
         State = state;
     }
+
+    /// <summary>Where the admin app is bound.</summary>
+    public IPEndPoint AdminEndPoint => EndPoint(AdminListener);
 
     /// <summary>The shared proxy state (configuration, backends, routing).</summary>
     public ProxyState State { get; }
@@ -81,6 +85,22 @@ internal sealed class BalancerHost : IAsyncDisposable
                     kestrel.ListenLocalhost(address.Port, Configure);
                 }
             }
+
+            // The admin app shares the process but never a proxy listener.
+            var admin = config.Admin.Address;
+            void ConfigureAdmin(ListenOptions options) => listenOptions[AdminListener] = options;
+            if (admin.IPAddress is { } adminIp)
+            {
+                kestrel.Listen(adminIp, admin.Port, ConfigureAdmin);
+            }
+            else if (admin.Host == "*")
+            {
+                kestrel.ListenAnyIP(admin.Port, ConfigureAdmin);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(admin.Port, ConfigureAdmin);
+            }
         });
 
         builder.Services.AddSingleton(sp => new ProxyState(
@@ -89,6 +109,7 @@ internal sealed class BalancerHost : IAsyncDisposable
             sp.GetRequiredService<ILoggerFactory>()));
         var app = builder.Build();
         var host = new BalancerHost(app, app.Services.GetRequiredService<ProxyState>());
+        app.Run(context => Admin.AdminEndpoints.HandleAsync(context, host.State, Cli.Version));
         foreach (var (name, options) in listenOptions)
         {
             host._listenOptions[name] = options;
