@@ -2,7 +2,7 @@
 # PipeBalancer build script. Verbs (build.sh takes the same):
 #   ./build.ps1               restore, build, test
 #   ./build.ps1 test          build and run every test; ends with "N passed, N failed"
-#   ./build.ps1 run [args]    Release build, then run the balancer (default: serve with ./lb.json)
+#   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
 $ErrorActionPreference = 'Stop'
@@ -46,7 +46,8 @@ switch ($verb) {
     }
     'test' { exit (Invoke-Tests $rest) }
     'run' {
-        & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        if ($rest.Count -eq 0) { $rest = @('demo') }
         & dotnet src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll @rest
         exit $LASTEXITCODE
     }

@@ -2,7 +2,8 @@
 # PipeBalancer build script. Verbs (build.ps1 takes the same):
 #   ./build.sh               restore, build, test
 #   ./build.sh test          build and run every test; ends with "N passed, N failed"
-#   ./build.sh run [args]    Release build, then run the balancer (default: serve with ./lb.json)
+#   ./build.sh run [args]    Release build, then run pipebalancer with args; no args: the demo
+#                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
 set -euo pipefail
@@ -62,7 +63,8 @@ case "$verb" in
     run_tests "$@"
     ;;
   run)
-    dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release
+    dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo
+    [ $# -eq 0 ] && set -- demo
     exec dotnet "src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll" "$@"
     ;;
   bench)

@@ -87,6 +87,59 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void DataPlaneSections_AreRead()
+    {
+        var config = Valid($$"""
+            { {{Listeners}}, {{Backends}},
+              "limits": { "maxRequestLineBytes": 4096, "maxHeaderBytes": 16384, "maxHeaderCount": 50, "maxBodyBytes": 1048576 },
+              "timeouts": { "headersMs": 5000, "keepAliveMs": 30000, "connectMs": 1000, "responseHeadMs": 20000, "backendIdleMs": 10000 },
+              "forwardedHeaders": { "for": true, "proto": false, "host": false },
+              "pool": { "maxIdlePerBackend": 16 } }
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Limits.MaxRequestLineBytes, Is.EqualTo(4096));
+            Assert.That(config.Limits.MaxHeaderBytes, Is.EqualTo(16384));
+            Assert.That(config.Limits.MaxHeaderCount, Is.EqualTo(50));
+            Assert.That(config.Limits.MaxBodyBytes, Is.EqualTo(1048576));
+            Assert.That(config.Timeouts, Is.EqualTo(new TimeoutConfig { HeadersMs = 5000, KeepAliveMs = 30000, ConnectMs = 1000, ResponseHeadMs = 20000, BackendIdleMs = 10000 }));
+            Assert.That(config.ForwardedHeaders, Is.EqualTo(new ForwardedHeadersConfig(For: true, Proto: false, Host: false)));
+            Assert.That(config.Pool.MaxIdlePerBackend, Is.EqualTo(16));
+        });
+    }
+
+    [Test]
+    public void DataPlaneSections_DefaultToWhatPeersUse()
+    {
+        var config = Valid($$"""{ {{Listeners}}, {{Backends}} }""");
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Limits, Is.EqualTo(PipeBalancer.Http1.HttpLimits.Default));
+            Assert.That(config.Limits.MaxRequestLineBytes, Is.EqualTo(8192));
+            Assert.That(config.Limits.MaxHeaderBytes, Is.EqualTo(32768));
+            Assert.That(config.Limits.MaxHeaderCount, Is.EqualTo(100));
+            Assert.That(config.Limits.MaxBodyBytes, Is.Zero);
+            Assert.That(config.Timeouts, Is.EqualTo(TimeoutConfig.Default));
+            Assert.That(config.ForwardedHeaders, Is.EqualTo(new ForwardedHeadersConfig(true, true, true)));
+        });
+    }
+
+    [TestCase("""{ "limits": { "maxHeaderCount": 0 } }""", "limits.maxHeaderCount", "must be 1..10000, got 0")]
+    [TestCase("""{ "limits": { "maxBodyBytes": -1 } }""", "limits.maxBodyBytes", "whole number 0..")]
+    [TestCase("""{ "limits": { "maxHeaders": 5 } }""", "limits.maxHeaders", "unknown property")]
+    [TestCase("""{ "timeouts": { "connectMs": "5s" } }""", "timeouts.connectMs", "got string \"5s\"")]
+    [TestCase("""{ "timeouts": { "headersMs": 50 } }""", "timeouts.headersMs", "must be 100..")]
+    [TestCase("""{ "timeouts": [] }""", "timeouts", "must be an object")]
+    [TestCase("""{ "forwardedHeaders": { "for": "yes" } }""", "forwardedHeaders.for", "must be true or false")]
+    [TestCase("""{ "pool": { "maxIdle": 3 } }""", "pool.maxIdle", "unknown property; expected one of maxIdlePerBackend")]
+    public void InvalidDataPlaneSection_NamesThePathAndTheReason(string section, string path, string reason)
+    {
+        string json = section.TrimEnd().TrimEnd('}') + $$""", {{Listeners}}, {{Backends}} }""";
+        var result = ConfigLoader.Parse(json);
+        Assert.That(result.Errors.Where(e => e.Path == path).Select(e => e.Reason), Has.Some.Contains(reason), string.Join("; ", result.Errors));
+    }
+
+    [Test]
     public void NginxAlgorithm_HashesWithCrc32()
     {
         var config = Valid($$"""{ {{Listeners}}, {{Backends}}, "routing": { "algorithm": "nginx" } }""");
