@@ -20,14 +20,21 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 {
     private static readonly byte[] ForwardedForPrefix = "X-Forwarded-For: "u8.ToArray();
 
+    /// <summary>Most fields accepted in a backend's response head.</summary>
+    private const int MaxResponseFields = 256;
+
     private readonly ConnectionContext _connection;
     private readonly ProxyState _state;
     private readonly PipeReader _clientIn;
     private readonly PipeWriter _clientOut;
     private readonly RequestHead _request;
     private readonly ResponseHead _response;
-    private readonly byte[] _requestScratch;
-    private readonly byte[] _responseScratch;
+    private readonly int _requestScratchSize;
+
+    // Heads that arrive split across pipe segments are copied into these; rented on first need,
+    // since most heads fit in one segment and an idle connection should cost little memory.
+    private byte[]? _requestScratch;
+    private byte[]? _responseScratch;
     private readonly byte[] _clientIpKey = new byte[KeyExtractor.MaxClientIpKeyLength];
     private readonly byte[] _clientIpText = new byte[64];
     private readonly int _clientIpKeyLength;
@@ -55,9 +62,8 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         _clientOut = connection.Transport.Output;
         var limits = state.Current.Config.Limits;
         _request = new RequestHead(limits.MaxHeaderCount);
-        _response = new ResponseHead(1000);
-        _requestScratch = ArrayPool<byte>.Shared.Rent(limits.MaxHeadBytes);
-        _responseScratch = ArrayPool<byte>.Shared.Rent(ResponseHeadParser.MaxHeadBytes);
+        _response = new ResponseHead(MaxResponseFields);
+        _requestScratchSize = limits.MaxHeadBytes;
 
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         if (address.IsIPv4MappedToIPv6)
@@ -147,7 +153,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     Volatile.Write(ref _clientDeadline, Now + config.Timeouts.HeadersMs);
                 }
 
-                var view = HeadParser.Contiguous(buffer, _requestScratch);
+                var view = View(buffer, ref _requestScratch, _requestScratchSize);
                 var status = RequestHeadParser.TryParse(view, _request, limits, out consumed, out var reason);
                 if (status == ParseStatus.Complete)
                 {
@@ -268,7 +274,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                                 continue;
                             }
 
-                            var view = HeadParser.Contiguous(response, _responseScratch);
+                            var view = View(response, ref _responseScratch, ResponseHeadParser.MaxHeadBytes);
                             var status = ResponseHeadParser.TryParse(view, _response, _response.Fields.Length, out responseConsumed);
                             if (status == ParseStatus.Complete)
                             {
@@ -430,8 +436,26 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_requestScratch);
-        ArrayPool<byte>.Shared.Return(_responseScratch);
+        if (_requestScratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_requestScratch);
+        }
+
+        if (_responseScratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_responseScratch);
+        }
+    }
+
+    private static ReadOnlyMemory<byte> View(in ReadOnlySequence<byte> buffer, ref byte[]? scratch, int size)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            return buffer.First;
+        }
+
+        scratch ??= ArrayPool<byte>.Shared.Rent(size);
+        return HeadParser.Contiguous(buffer, scratch);
     }
 
     // A body limit known from Content-Length, or chunked framing that is already broken in the

@@ -231,6 +231,21 @@ public sealed class HttpForwardingTests
     }
 
     [Test]
+    public async Task LargeHeadAcrossPipeSegments_IsForwardedWhole()
+    {
+        // 20 KB of fields spans several of Kestrel's 4 KB pipe segments.
+        string big = new('v', 20_000);
+        using var client = await RawClient.ConnectAsync(_balancer.EndPoint);
+        await client.SendAsync($"GET /headers HTTP/1.1\r\nHost: test\r\nX-Big: {big}\r\nX-After: end\r\n\r\n");
+        string received = (await client.ReadResponseAsync())!.BodyText;
+        Assert.Multiple(() =>
+        {
+            Assert.That(received, Does.Contain($"X-Big: {big}\n"));
+            Assert.That(received, Does.Contain("X-After: end\n"));
+        });
+    }
+
+    [Test]
     public async Task ManyConcurrentClients_AllGetTheirAnswers()
     {
         var tasks = Enumerable.Range(0, 200).Select(async i =>
