@@ -64,6 +64,8 @@ public static class AdminEndpoints
             json.WriteNumber("gen2Collections", GC.CollectionCount(2));
             json.WriteNumber("workingSetBytes", Environment.WorkingSet);
             json.WriteBoolean("inlineSocketCompletions", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
+            json.WriteString("socketEngineThreads", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") ?? "runtime default");
+            json.WriteNumber("processorCount", Environment.ProcessorCount);
             json.WriteEndObject();
             json.WriteStartArray("backends");
             foreach (var backend in snapshot.Backends.Backends)

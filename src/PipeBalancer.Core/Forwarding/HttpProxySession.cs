@@ -341,7 +341,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                             BodyFraming.None => true,
                             BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
                             BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
-                            _ => await CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                            _ => await Splice.CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
                         };
 
                         if (!relayed || (await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
@@ -687,31 +687,6 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             if (result.IsCompleted || result.IsCanceled || (await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
-            {
-                return false;
-            }
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<bool> CopyToEndAsync(PipeReader from, PipeWriter to)
-    {
-        while (true)
-        {
-            var result = await from.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            foreach (var segment in buffer)
-            {
-                to.Write(segment.Span);
-            }
-
-            from.AdvanceTo(buffer.End);
-            if (result.IsCompleted)
-            {
-                return true;
-            }
-
-            if (result.IsCanceled || (await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
             {
                 return false;
             }

@@ -11,27 +11,7 @@ internal static class Splice
     {
         try
         {
-            while (true)
-            {
-                var result = await from.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    to.Write(segment.Span);
-                }
-
-                from.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-
-                if ((await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
-                {
-                    break;
-                }
-            }
-
+            await CopyToEndAsync(from, to).ConfigureAwait(false);
             await to.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionResetException)
@@ -42,6 +22,35 @@ internal static class Splice
         {
             await from.CompleteAsync().ConfigureAwait(false);
             await to.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Copies until <paramref name="from"/> ends (true), or until the read is canceled or
+    /// <paramref name="to"/> stops accepting (false). Completes neither pipe.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<bool> CopyToEndAsync(PipeReader from, PipeWriter to)
+    {
+        while (true)
+        {
+            var result = await from.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            foreach (var segment in buffer)
+            {
+                to.Write(segment.Span);
+            }
+
+            from.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return true;
+            }
+
+            if (result.IsCanceled || (await to.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                return false;
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ public sealed partial class ExecutableTests
     private static string Executable => Path.Combine(TestContext.CurrentContext.TestDirectory, "pipebalancer");
 
     [Test]
-    public async Task Serve_ProxiesRequests_ServesStats_AndRunsWithInlineSocketCompletions()
+    public async Task Serve_ProxiesRequests_ServesStats_AndConfiguresTheSocketEngine()
     {
         await using var s1 = await TestBackend.StartAsync("s1");
         await using var s2 = await TestBackend.StartAsync("s2");
@@ -30,6 +30,7 @@ public sealed partial class ExecutableTests
             RedirectStandardError = true,
         };
         start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT");
         using var process = new Process { StartInfo = start };
         var proxyPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var adminPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,6 +83,9 @@ public sealed partial class ExecutableTests
                 Assert.That(root.GetProperty("backends").EnumerateArray().Sum(b => b.GetProperty("requests").GetInt64()), Is.EqualTo(20));
                 Assert.That(root.GetProperty("process").GetProperty("inlineSocketCompletions").GetBoolean(), Is.True,
                     "the shipped binary turns inline socket completions on by itself");
+                Assert.That(root.GetProperty("process").GetProperty("socketEngineThreads").GetString(),
+                    Is.EqualTo(Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    "one epoll thread per two cores");
             });
         }
         finally
