@@ -160,6 +160,69 @@ public sealed class BackendFailureTests
         }
     }
 
+    [Test]
+    public async Task IdlePooledConnections_AreClosedAfterTheIdleTimeout()
+    {
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            await self.ReadHeadAsync(socket);
+            await socket.SendAsync(OkResponse);
+            // Keep the connection open until the balancer closes it.
+            await self.DrainAsync(socket);
+            closed.TrySetResult();
+        });
+        await using var balancer = await TestBalancer.StartAsync([("idle", backend.Port)],
+            c => c with { Timeouts = c.Timeouts with { BackendIdleMs = 200 } });
+        using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+        await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.That((await client.ReadResponseAsync())!.Status, Is.EqualTo(200));
+        Assert.That(balancer.State.Current.Backends[0].Pool.IdleCount, Is.EqualTo(1), "kept for reuse");
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(balancer.State.Current.Backends[0].Pool.IdleCount, Is.Zero);
+    }
+
+    [Test]
+    public async Task ConnectTimeout_MovesOnToTheNextServer()
+    {
+        // A listener that never accepts, with its accept queue filled: further SYNs go
+        // unanswered, so a connect hangs until the balancer's connect timeout.
+        using var silent = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen(0);
+        int silentPort = ((IPEndPoint)silent.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        for (int i = 0; i < 4; i++)
+        {
+            var filler = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            fillers.Add(filler);
+            _ = filler.ConnectAsync(IPAddress.Loopback, silentPort);
+        }
+
+        await Task.Delay(200);
+        try
+        {
+            await using var live = await TestBackend.StartAsync("live");
+            await using var balancer = await TestBalancer.StartAsync([("silent", silentPort), ("live", live.Port)],
+                c => c with { Timeouts = c.Timeouts with { ConnectMs = 300 } });
+            using var client = balancer.CreateClient();
+            var router = balancer.State.Current.Backends.Router;
+            var view = new PipeBalancer.Routing.AllEligibleView(2);
+            string path = Enumerable.Range(0, 100).Select(i => $"/k/{i}").First(p => router.Select(Encoding.ASCII.GetBytes(p), view) == 0);
+            using var response = await client.GetAsync(path);
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the silent server's key went to the next server");
+                Assert.That(response.Headers.GetValues("X-Backend").Single(), Is.EqualTo("live"));
+                Assert.That(balancer.State.Current.Backends[0].Failures, Is.EqualTo(1));
+            });
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
     private static RawBackend StaleAfterFirst() => new(async (socket, self) =>
     {
         if (await self.ReadHeadAsync(socket) is null)
