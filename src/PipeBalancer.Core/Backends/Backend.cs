@@ -6,12 +6,15 @@ namespace PipeBalancer.Backends;
 /// <summary>A backend at run time: where it is, how busy it is, whether it may take requests, and its idle connections.</summary>
 public sealed class Backend : IDisposable
 {
+    private readonly BackendTotals _totals;
     private int _inFlight;
     private long _requests;
     private long _failures;
+    private bool _eligible = true;
 
-    internal Backend(BackendConfig config, int maxIdle)
+    internal Backend(BackendConfig config, int maxIdle, BackendTotals totals)
     {
+        _totals = totals;
         Config = config;
         EndPoint = config.Address.IPAddress is { } ip
             ? new IPEndPoint(ip, config.Address.Port)
@@ -26,7 +29,21 @@ public sealed class Backend : IDisposable
     public EndPoint EndPoint { get; }
 
     /// <summary>Whether routing may choose it (health checks and circuit breaking set this).</summary>
-    public bool Eligible { get; set; } = true;
+    public bool Eligible
+    {
+        get => Volatile.Read(ref _eligible);
+        set
+        {
+            lock (_totals)
+            {
+                if (_eligible != value)
+                {
+                    _eligible = value;
+                    _totals.EligibleCount += value ? 1 : -1;
+                }
+            }
+        }
+    }
 
     /// <summary>Requests it is handling now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -43,12 +60,35 @@ public sealed class Backend : IDisposable
     {
         Interlocked.Increment(ref _inFlight);
         Interlocked.Increment(ref _requests);
+        if (_totals.TrackInFlight)
+        {
+            Interlocked.Increment(ref _totals.TotalInFlight);
+        }
     }
 
-    internal void End() => Interlocked.Decrement(ref _inFlight);
+    internal void End()
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (_totals.TrackInFlight)
+        {
+            Interlocked.Decrement(ref _totals.TotalInFlight);
+        }
+    }
 
     internal void RecordFailure() => Interlocked.Increment(ref _failures);
 
     /// <summary>Closes its idle connections.</summary>
     public void Dispose() => Pool.Dispose();
+}
+
+/// <summary>
+/// Counts over all backends of a set, kept up to date by the backends so that routing reads
+/// them in O(1): the eligible count always, the total in flight only when the algorithm needs
+/// it (ring-bounded), since it costs a shared interlocked add per request.
+/// </summary>
+internal sealed class BackendTotals(int backends, bool trackInFlight)
+{
+    public readonly bool TrackInFlight = trackInFlight;
+    public int TotalInFlight;
+    public int EligibleCount = backends;
 }

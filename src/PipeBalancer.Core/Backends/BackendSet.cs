@@ -10,11 +10,13 @@ namespace PipeBalancer.Backends;
 public sealed class BackendSet : IServerView, IDisposable
 {
     private readonly Backend[] _backends;
+    private readonly BackendTotals _totals;
 
     /// <summary>Builds the backends and the routing table of <paramref name="config"/>.</summary>
     public BackendSet(BalancerConfig config)
     {
-        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend)).ToArray();
+        _totals = new BackendTotals(config.Backends.Count, trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
+        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend, _totals)).ToArray();
         Router = Router.Create(config.Routing, config.Backends);
     }
 
@@ -25,34 +27,10 @@ public sealed class BackendSet : IServerView, IDisposable
     public IReadOnlyList<Backend> Backends => _backends;
 
     /// <inheritdoc />
-    public int EligibleCount
-    {
-        get
-        {
-            int count = 0;
-            foreach (var b in _backends)
-            {
-                count += b.Eligible ? 1 : 0;
-            }
-
-            return count;
-        }
-    }
+    public int EligibleCount => Volatile.Read(ref _totals.EligibleCount);
 
     /// <inheritdoc />
-    public int TotalInFlight
-    {
-        get
-        {
-            int total = 0;
-            foreach (var b in _backends)
-            {
-                total += b.InFlight;
-            }
-
-            return total;
-        }
-    }
+    public int TotalInFlight => _totals.TrackInFlight ? Volatile.Read(ref _totals.TotalInFlight) : SumInFlight();
 
     /// <summary>The backend at <paramref name="index"/>.</summary>
     public Backend this[int index] => _backends[index];
@@ -62,6 +40,17 @@ public sealed class BackendSet : IServerView, IDisposable
 
     /// <inheritdoc />
     public int InFlight(int server) => _backends[server].InFlight;
+
+    private int SumInFlight()
+    {
+        int total = 0;
+        foreach (var b in _backends)
+        {
+            total += b.InFlight;
+        }
+
+        return total;
+    }
 
     /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>.</summary>
     public void SweepIdle(long idleSince)

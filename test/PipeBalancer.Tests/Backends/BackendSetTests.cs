@@ -1,0 +1,65 @@
+using PipeBalancer.Backends;
+using PipeBalancer.Configuration;
+using PipeBalancer.Routing;
+
+namespace PipeBalancer.Tests.Backends;
+
+public sealed class BackendSetTests
+{
+    [Test]
+    public void EligibleCount_FollowsEachBackendsEligibility()
+    {
+        using var set = new BackendSet(Config(RoutingAlgorithm.Ring, 4));
+        set[1].Eligible = false;
+        set[1].Eligible = false;
+        set[3].Eligible = false;
+        Assert.That(set.EligibleCount, Is.EqualTo(2));
+        set[1].Eligible = true;
+        Assert.Multiple(() =>
+        {
+            Assert.That(set.EligibleCount, Is.EqualTo(3));
+            Assert.That(set.IsEligible(1), Is.True);
+            Assert.That(set.IsEligible(3), Is.False);
+        });
+    }
+
+    [TestCase(RoutingAlgorithm.RingBounded)]
+    [TestCase(RoutingAlgorithm.Ring)]
+    public void TotalInFlight_IsTheSumOverBackends(RoutingAlgorithm algorithm)
+    {
+        using var set = new BackendSet(Config(algorithm, 3));
+        set[0].Begin();
+        set[2].Begin();
+        set[2].Begin();
+        set[0].End();
+        Assert.Multiple(() =>
+        {
+            Assert.That(set.TotalInFlight, Is.EqualTo(2));
+            Assert.That(set.InFlight(2), Is.EqualTo(2));
+            Assert.That(set[2].Requests, Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void BoundedRing_OverTheDataPlanesView_SpillsAHotKey()
+    {
+        using var set = new BackendSet(Config(RoutingAlgorithm.RingBounded, 4));
+        var router = set.Router;
+        var chosen = new List<int>();
+        for (int i = 0; i < 40; i++)
+        {
+            int server = router.Select("/hot"u8, set);
+            set[server].Begin();
+            chosen.Add(server);
+        }
+
+        // 40 in flight over 4 servers at c = 1.25: no server above ceil(1.25 x 40 / 4) = 13.
+        Assert.That(chosen.GroupBy(s => s).Max(g => g.Count()), Is.LessThanOrEqualTo(13));
+    }
+
+    private static BalancerConfig Config(RoutingAlgorithm algorithm, int backends) =>
+        new([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
+            new AdminConfig(new HostPort("127.0.0.1", 0)),
+            RoutingConfig.Default with { Algorithm = algorithm },
+            TestBackends.Make(backends));
+}
