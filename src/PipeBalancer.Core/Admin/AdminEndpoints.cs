@@ -75,6 +75,17 @@ public static class AdminEndpoints
                 json.WriteString("address", backend.Config.Address.Text);
                 json.WriteNumber("weight", backend.Config.Weight);
                 json.WriteBoolean("eligible", backend.Eligible);
+                json.WriteString("health", backend.Health switch
+                {
+                    Backends.HealthStatus.Healthy => "healthy",
+                    Backends.HealthStatus.Unhealthy => "unhealthy",
+                    _ => "unknown",
+                });
+                if (backend.LastCheck is { } lastCheck)
+                {
+                    json.WriteString("lastCheck", lastCheck);
+                    json.WriteBoolean("lastCheckPassed", backend.LastCheckPassed);
+                }
                 json.WriteNumber("requests", backend.Requests);
                 json.WriteNumber("inFlight", backend.InFlight);
                 json.WriteNumber("failures", backend.Failures);

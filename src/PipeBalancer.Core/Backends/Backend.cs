@@ -11,6 +11,8 @@ public sealed class Backend : IDisposable
     private long _requests;
     private long _failures;
     private bool _eligible = true;
+    private bool _unknownTakesTraffic = true;
+    private long _lastCheckTicks;
 
     internal Backend(BackendConfig config, int maxIdle, BackendTotals totals)
     {
@@ -45,6 +47,22 @@ public sealed class Backend : IDisposable
         }
     }
 
+    /// <summary>What active health checks say of it.</summary>
+    public HealthStatus Health { get; private set; } = HealthStatus.Unknown;
+
+    /// <summary>When it was last checked (UTC), or null.</summary>
+    public DateTimeOffset? LastCheck
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _lastCheckTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Whether the last check passed.</summary>
+    public bool LastCheckPassed { get; private set; }
+
     /// <summary>Requests it is handling now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -76,6 +94,32 @@ public sealed class Backend : IDisposable
     }
 
     internal void RecordFailure() => Interlocked.Increment(ref _failures);
+
+    /// <summary>Whether a backend no check has decided on takes traffic; applied at once.</summary>
+    internal void HealthPolicy(bool unknownTakesTraffic)
+    {
+        _unknownTakesTraffic = unknownTakesTraffic;
+        Eligible = HealthAllowsTraffic();
+    }
+
+    /// <summary>Records a check result and the status it led to; eligibility follows the status.</summary>
+    internal void RecordCheck(DateTimeOffset when, bool passed, HealthStatus status)
+    {
+        LastCheckPassed = passed;
+        Interlocked.Exchange(ref _lastCheckTicks, when.UtcTicks);
+        if (Health != status)
+        {
+            Health = status;
+            Eligible = HealthAllowsTraffic();
+        }
+    }
+
+    private bool HealthAllowsTraffic() => Health switch
+    {
+        HealthStatus.Healthy => true,
+        HealthStatus.Unknown => _unknownTakesTraffic,
+        _ => false,
+    };
 
     /// <summary>Closes its idle connections.</summary>
     public void Dispose() => Pool.Dispose();

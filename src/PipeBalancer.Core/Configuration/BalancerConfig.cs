@@ -21,6 +21,55 @@ public sealed record BalancerConfig(
 
     /// <summary>The <c>pool</c> section: idle backend connections.</summary>
     public PoolConfig Pool { get; init; } = PoolConfig.Default;
+
+    /// <summary>The <c>health</c> section: active health checks.</summary>
+    public HealthConfig Health { get; init; } = HealthConfig.Default;
+}
+
+/// <summary>The <c>health</c> section: how backends are checked.</summary>
+public sealed record HealthConfig
+{
+    /// <summary>The defaults: checks on, rise 2 and fall 3 as HAProxy's.</summary>
+    public static readonly HealthConfig Default = new();
+
+    /// <summary>Whether backends are checked at all.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>The path requested.</summary>
+    public string Path { get; init; } = "/health";
+
+    /// <summary>GET or HEAD.</summary>
+    public string Method { get; init; } = "GET";
+
+    /// <summary>Time between checks of a backend (with jitter).</summary>
+    public int IntervalMs { get; init; } = 2000;
+
+    /// <summary>Time a check may take.</summary>
+    public int TimeoutMs { get; init; } = 1000;
+
+    /// <summary>Lowest passing status.</summary>
+    public int StatusMin { get; init; } = 200;
+
+    /// <summary>Highest passing status.</summary>
+    public int StatusMax { get; init; } = 399;
+
+    /// <summary>A substring the body must contain, or null.</summary>
+    public string? ExpectBody { get; init; }
+
+    /// <summary>Consecutive passes that make a backend healthy.</summary>
+    public int Rise { get; init; } = 2;
+
+    /// <summary>Consecutive failures that make a backend unhealthy.</summary>
+    public int Fall { get; init; } = 3;
+
+    /// <summary>Longest interval while a backend is unhealthy (the interval doubles per failure up to this).</summary>
+    public int MaxBackoffMs { get; init; } = 30_000;
+
+    /// <summary>Spread of each interval, as a fraction (0.1 = +/- 10%).</summary>
+    public double Jitter { get; init; } = 0.1;
+
+    /// <summary>Whether a backend no check has decided on yet takes traffic.</summary>
+    public bool UnknownTakesTraffic { get; init; } = true;
 }
 
 /// <summary>The <c>timeouts</c> section, in milliseconds.</summary>

@@ -28,7 +28,8 @@ public static class ConfigLoader
         AllowTrailingCommas = true,
     };
 
-    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool"];
+    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health"];
+    private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
     private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
     private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
@@ -111,12 +112,86 @@ public static class ConfigLoader
             var timeouts = ReadTimeouts(root);
             var forwarded = ReadForwarded(root);
             var pool = ReadPool(root);
+            var health = ReadHealth(root);
             CheckListeners(listeners, admin);
             CheckBackends(backends, routing);
             return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null) ||
-                limits is null || timeouts is null || forwarded is null || pool is null
+                limits is null || timeouts is null || forwarded is null || pool is null || health is null
                 ? null
-                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool };
+                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool, Health = health };
+        }
+
+        private HealthConfig? ReadHealth(JsonElement root)
+        {
+            var d = HealthConfig.Default;
+            if (!Section(root, "health", HealthProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+            }
+
+            const int Hour = 3600 * 1000;
+            bool? enabled = ReadBool(e, "health", "enabled", d.Enabled);
+            string? path = e.TryGetProperty("path", out _) ? ReadString(e, "health", "path", required: true) : d.Path;
+            if (path is not null && (path.Length == 0 || path[0] != '/' || path.Any(c => c <= ' ' || c >= 0x7f)))
+            {
+                Error("health.path", $"must be an origin-form path starting with '/', without spaces or control characters, got \"{path}\"");
+                path = null;
+            }
+
+            string? method = d.Method;
+            if (e.TryGetProperty("method", out _))
+            {
+                method = ReadString(e, "health", "method", required: true);
+                if (method is not null and not ("GET" or "HEAD"))
+                {
+                    Error("health.method", $"unknown value \"{method}\"; expected one of GET, HEAD");
+                    method = null;
+                }
+            }
+            int? interval = ReadInt(e, "health", "intervalMs", 50, Hour, d.IntervalMs);
+            int? timeout = ReadInt(e, "health", "timeoutMs", 10, Hour, d.TimeoutMs);
+            int? rise = ReadInt(e, "health", "rise", 1, 100, d.Rise);
+            int? fall = ReadInt(e, "health", "fall", 1, 100, d.Fall);
+            int? backoff = ReadInt(e, "health", "maxBackoffMs", 50, Hour, d.MaxBackoffMs);
+            double? jitter = ReadNumber(e, "health", "jitter", 0, 0.5, d.Jitter, exclusiveMin: false);
+            bool? unknown = ReadBool(e, "health", "unknownTakesTraffic", d.UnknownTakesTraffic);
+            string? body = e.TryGetProperty("expectBody", out _) ? ReadString(e, "health", "expectBody", required: true) : null;
+            (int Min, int Max)? status = (d.StatusMin, d.StatusMax);
+            if (e.TryGetProperty("expectStatus", out _) && ReadString(e, "health", "expectStatus", required: true) is { } range)
+            {
+                status = ParseStatusRange(range);
+                if (status is null)
+                {
+                    Error("health.expectStatus", $"must be a status or a range such as \"200-399\" within 100..599, got \"{range}\"");
+                }
+            }
+
+            if (timeout is not null && interval is not null && timeout > interval)
+            {
+                Warn("health.timeoutMs", "is longer than intervalMs; checks of one backend never overlap, so the interval stretches");
+            }
+
+            return enabled is null || path is null || method is null || interval is null || timeout is null || rise is null || fall is null ||
+                backoff is null || jitter is null || unknown is null || status is null
+                ? null
+                : new HealthConfig
+                {
+                    Enabled = enabled.Value, Path = path, Method = method, IntervalMs = interval.Value, TimeoutMs = timeout.Value,
+                    StatusMin = status.Value.Min, StatusMax = status.Value.Max, ExpectBody = body, Rise = rise.Value, Fall = fall.Value,
+                    MaxBackoffMs = backoff.Value, Jitter = jitter.Value, UnknownTakesTraffic = unknown.Value,
+                };
+        }
+
+        private static (int Min, int Max)? ParseStatusRange(string text)
+        {
+            int dash = text.IndexOf('-', StringComparison.Ordinal);
+            string low = dash < 0 ? text : text[..dash];
+            string high = dash < 0 ? text : text[(dash + 1)..];
+            return int.TryParse(low, NumberStyles.None, CultureInfo.InvariantCulture, out int min) &&
+                int.TryParse(high, NumberStyles.None, CultureInfo.InvariantCulture, out int max) &&
+                min is >= 100 and <= 599 && max is >= 100 and <= 599 && min <= max
+                ? (min, max)
+                : null;
         }
 
         private HttpLimits? ReadLimits(JsonElement root)

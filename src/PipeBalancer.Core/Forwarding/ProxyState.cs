@@ -10,9 +10,10 @@ namespace PipeBalancer.Forwarding;
 /// What every connection handler shares: the current configuration with its backends and
 /// routing (one snapshot, swapped whole on reload), the heartbeat, and pipe settings.
 /// </summary>
-public sealed class ProxyState : IDisposable
+public sealed class ProxyState : IAsyncDisposable
 {
     private volatile ProxySnapshot _current;
+    private int _disposed;
 
     /// <summary>Creates the state for <paramref name="config"/>.</summary>
     public ProxyState(BalancerConfig config, MemoryPool<byte> memoryPool, ILoggerFactory loggerFactory)
@@ -35,7 +36,18 @@ public sealed class ProxyState : IDisposable
         int smallest = Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
+        if (config.Health.Enabled)
+        {
+            Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System,
+                [new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health"))]);
+        }
     }
+
+    /// <summary>The active health checker, or null when <c>health.enabled</c> is false.</summary>
+    public HealthChecker? Health { get; }
+
+    /// <summary>Starts the health checks (once the listeners are up).</summary>
+    public void StartHealthChecks() => Health?.Start();
 
     /// <summary>The configuration, backends and routing in force.</summary>
     public ProxySnapshot Current => _current;
@@ -49,9 +61,20 @@ public sealed class ProxyState : IDisposable
 
     internal ILogger Logger { get; }
 
-    /// <summary>Closes idle backend connections and stops the heartbeat.</summary>
-    public void Dispose()
+    /// <summary>Stops health checks and the heartbeat, and closes idle backend connections.</summary>
+    public async ValueTask DisposeAsync()
     {
+        // Both the host and its service container dispose the state.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (Health is not null)
+        {
+            await Health.DisposeAsync().ConfigureAwait(false);
+        }
+
         Heartbeat.Dispose();
         _current.Backends.Dispose();
     }

@@ -119,7 +119,11 @@ internal sealed class BalancerHost : IAsyncDisposable
     }
 
     /// <summary>Binds every listener and starts accepting.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        State.StartHealthChecks();
+    }
 
     /// <summary>Stops accepting and closes connections.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
@@ -133,6 +137,6 @@ internal sealed class BalancerHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
-        State.Dispose();
+        await State.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -38,13 +38,13 @@ public sealed class TestBackend : IAsyncDisposable
     /// <summary>Paths received, in order.</summary>
     public ConcurrentQueue<string> Paths { get; } = new();
 
-    public static async Task<TestBackend> StartAsync(string id)
+    public static async Task<TestBackend> StartAsync(string id, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, port);
             k.Limits.MaxRequestBodySize = null;
         });
         var app = builder.Build();

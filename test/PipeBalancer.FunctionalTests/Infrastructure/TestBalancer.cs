@@ -32,6 +32,9 @@ public sealed class TestBalancer : IAsyncDisposable
             new AdminConfig(new HostPort("127.0.0.1", 0)),
             RoutingConfig.Default,
             backends.Select(b => new BackendConfig(b.Id, new HostPort("127.0.0.1", b.Port) { Text = string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{b.Port}") }, 1)).ToArray());
+        // Health checks are opted into by the tests about them: elsewhere they would add
+        // connections that scripted backends do not expect.
+        config = config with { Health = config.Health with { Enabled = false } };
         config = configure?.Invoke(config) ?? config;
         var host = BalancerHost.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();

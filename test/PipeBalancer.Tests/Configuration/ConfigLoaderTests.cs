@@ -109,6 +109,21 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void HealthSection_IsRead()
+    {
+        var config = Valid($$"""
+            { {{Listeners}}, {{Backends}},
+              "health": { "enabled": true, "path": "/ready", "method": "HEAD", "intervalMs": 500, "timeoutMs": 250, "expectStatus": "200-204",
+                          "expectBody": "ok", "rise": 3, "fall": 4, "maxBackoffMs": 8000, "jitter": 0.2, "unknownTakesTraffic": false } }
+            """);
+        Assert.That(config.Health, Is.EqualTo(new HealthConfig
+        {
+            Enabled = true, Path = "/ready", Method = "HEAD", IntervalMs = 500, TimeoutMs = 250, StatusMin = 200, StatusMax = 204,
+            ExpectBody = "ok", Rise = 3, Fall = 4, MaxBackoffMs = 8000, Jitter = 0.2, UnknownTakesTraffic = false,
+        }));
+    }
+
+    [Test]
     public void DataPlaneSections_DefaultToWhatPeersUse()
     {
         var config = Valid($$"""{ {{Listeners}}, {{Backends}} }""");
@@ -124,6 +139,11 @@ public sealed class ConfigLoaderTests
         });
     }
 
+    [TestCase("""{ "health": { "expectStatus": "200-99" } }""", "health.expectStatus", "range such as")]
+    [TestCase("""{ "health": { "method": "POST" } }""", "health.method", "expected one of GET, HEAD")]
+    [TestCase("""{ "health": { "path": "health" } }""", "health.path", "starting with '/'")]
+    [TestCase("""{ "health": { "fall": 0 } }""", "health.fall", "must be 1..100, got 0")]
+    [TestCase("""{ "health": { "jitter": 0.9 } }""", "health.jitter", "at most 0.5")]
     [TestCase("""{ "limits": { "maxHeaderCount": 0 } }""", "limits.maxHeaderCount", "must be 1..10000, got 0")]
     [TestCase("""{ "limits": { "maxBodyBytes": -1 } }""", "limits.maxBodyBytes", "whole number 0..")]
     [TestCase("""{ "limits": { "maxHeaders": 5 } }""", "limits.maxHeaders", "unknown property")]

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using PipeBalancer.Configuration;
+
+namespace PipeBalancer.Backends;
+
+/// <summary>Receives backend health changes (routing eligibility, logs, stats).</summary>
+public interface IHealthObserver
+{
+    /// <summary>Called once per change, from the checking loop of <paramref name="backend"/>.</summary>
+    void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after);
+}
+
+/// <summary>
+/// Active health checks: one loop per backend sends <c>health.method</c> <c>health.path</c>
+/// every <c>health.intervalMs</c> (with jitter, backing off while the backend is down), feeds
+/// the result to the backend's <see cref="HealthState"/>, and publishes every change. Time
+/// comes from a <see cref="TimeProvider"/>, so tests drive it without sleeping.
+/// </summary>
+public sealed class HealthChecker : IAsyncDisposable
+{
+    private readonly BackendSet _backends;
+    private readonly HealthConfig _config;
+    private readonly TimeProvider _time;
+    private readonly IHealthObserver[] _observers;
+    private readonly Func<Backend, CancellationToken, Task<bool>> _probe;
+    private readonly Random _random;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly HttpClient? _http;
+    private Task[] _loops = [];
+
+    /// <summary>Creates the checker; nothing is sent until <see cref="Start"/>.</summary>
+    /// <param name="backends">The backends to check.</param>
+    /// <param name="config">The <c>health</c> section.</param>
+    /// <param name="time">The clock (a fake one in tests).</param>
+    /// <param name="observers">Who hears of changes.</param>
+    /// <param name="probe">The check itself; null for HTTP.</param>
+    /// <param name="random">Jitter source; null for a shared one.</param>
+    public HealthChecker(BackendSet backends, HealthConfig config, TimeProvider time, IEnumerable<IHealthObserver> observers,
+        Func<Backend, CancellationToken, Task<bool>>? probe = null, Random? random = null)
+    {
+        _backends = backends;
+        _config = config;
+        _time = time;
+        _observers = observers.ToArray();
+        _random = random ?? Random.Shared;
+        if (probe is null)
+        {
+            _http = new HttpClient(new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+                ConnectTimeout = TimeSpan.FromMilliseconds(config.TimeoutMs),
+            })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+            _probe = HttpProbeAsync;
+        }
+        else
+        {
+            _probe = probe;
+        }
+
+        foreach (var backend in backends.Backends)
+        {
+            backend.HealthPolicy(config.UnknownTakesTraffic);
+        }
+    }
+
+    /// <summary>Starts one checking loop per backend.</summary>
+    public void Start()
+    {
+        _loops = _backends.Backends
+            .Select(b => Task.Run(() => LoopAsync(b, new HealthState(_config.Rise, _config.Fall, TimeSpan.FromMilliseconds(_config.IntervalMs), TimeSpan.FromMilliseconds(_config.MaxBackoffMs)))))
+            .ToArray();
+    }
+
+    /// <summary>Stops every loop.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _http?.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task LoopAsync(Backend backend, HealthState state)
+    {
+        var stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            bool passed;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(_config.TimeoutMs), _time))
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token))
+            {
+                try
+                {
+                    passed = await _probe(backend, linked.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+                {
+                    if (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    passed = false;
+                }
+            }
+
+            var before = state.Status;
+            bool changed = state.Record(passed);
+            backend.RecordCheck(_time.GetUtcNow(), passed, state.Status);
+            if (changed)
+            {
+                foreach (var observer in _observers)
+                {
+                    observer.OnHealthChanged(backend, before, state.Status);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(state.NextDelay(_config.Jitter, _random.NextDouble()), _time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> HttpProbeAsync(Backend backend, CancellationToken cancellationToken)
+    {
+        var method = _config.Method == "HEAD" ? HttpMethod.Head : HttpMethod.Get;
+        using var request = new HttpRequestMessage(method, $"http://{backend.Config.Address.Text}{_config.Path}");
+        using var response = await _http!.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        int status = (int)response.StatusCode;
+        if (status < _config.StatusMin || status > _config.StatusMax)
+        {
+            return false;
+        }
+
+        if (_config.ExpectBody is { Length: > 0 } expected)
+        {
+            string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return body.Contains(expected, StringComparison.Ordinal);
+        }
+
+        return true;
+    }
+}
+
+/// <summary>Logs every health change, one line each.</summary>
+public sealed partial class HealthLog(ILogger logger) : IHealthObserver
+{
+    /// <inheritdoc />
+    public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after) =>
+        Changed(logger, backend.Config.Id, backend.Config.Address.Text, before, after);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
+    private static partial void Changed(ILogger logger, string backendId, string address, HealthStatus before, HealthStatus after);
+}
