@@ -81,6 +81,12 @@ public static class AdminEndpoints
                     Backends.HealthStatus.Unhealthy => "unhealthy",
                     _ => "unknown",
                 });
+                json.WriteString("circuit", backend.Circuit.State switch
+                {
+                    Backends.CircuitState.Open => "open",
+                    Backends.CircuitState.HalfOpen => "half-open",
+                    _ => "closed",
+                });
                 if (backend.LastCheck is { } lastCheck)
                 {
                     json.WriteString("lastCheck", lastCheck);

@@ -10,13 +10,19 @@ public sealed class Backend : IDisposable
     private int _inFlight;
     private long _requests;
     private long _failures;
+    private readonly bool _circuitEnabled;
     private bool _eligible = true;
+    private volatile bool _circuitClosed = true;
     private bool _unknownTakesTraffic = true;
     private long _lastCheckTicks;
 
-    internal Backend(BackendConfig config, int maxIdle, BackendTotals totals)
+    internal Backend(BackendConfig config, int maxIdle, BackendTotals totals, CircuitConfig? circuit = null, TimeProvider? time = null)
     {
         _totals = totals;
+        circuit ??= CircuitConfig.Default;
+        _circuitEnabled = circuit.Enabled;
+        Circuit = new CircuitBreaker(circuit.ConsecutiveFailures, TimeSpan.FromMilliseconds(circuit.CooldownMs),
+            TimeSpan.FromMilliseconds(circuit.MaxCooldownMs), time ?? TimeProvider.System);
         Config = config;
         EndPoint = config.Address.IPAddress is { } ip
             ? new IPEndPoint(ip, config.Address.Port)
@@ -30,10 +36,16 @@ public sealed class Backend : IDisposable
     /// <summary>Where to connect.</summary>
     public EndPoint EndPoint { get; }
 
-    /// <summary>Whether routing may choose it (health checks and circuit breaking set this).</summary>
+    /// <summary>The passive failure detector.</summary>
+    public CircuitBreaker Circuit { get; }
+
+    /// <summary>
+    /// Whether routing may choose it: health allows it (or it was set by hand) and its circuit
+    /// is not open. A closed circuit is read without a lock.
+    /// </summary>
     public bool Eligible
     {
-        get => Volatile.Read(ref _eligible);
+        get => Volatile.Read(ref _eligible) && (_circuitClosed || Circuit.Allows);
         set
         {
             lock (_totals)
@@ -93,7 +105,33 @@ public sealed class Backend : IDisposable
         }
     }
 
-    internal void RecordFailure() => Interlocked.Increment(ref _failures);
+    /// <summary>Counts a failure against the backend (connect failure, timeout, reset, broken response).</summary>
+    internal void RecordFailure()
+    {
+        Interlocked.Increment(ref _failures);
+        if (_circuitEnabled && Circuit.Failure())
+        {
+            _circuitClosed = false;
+        }
+    }
+
+    /// <summary>Counts a complete response head from the backend.</summary>
+    internal void RecordSuccess()
+    {
+        if (!_circuitEnabled)
+        {
+            return;
+        }
+
+        Circuit.Success();
+        if (!_circuitClosed && Circuit.State == CircuitState.Closed)
+        {
+            _circuitClosed = true;
+        }
+    }
+
+    /// <summary>Whether a request may go to it now; takes the one trial of a half-open circuit.</summary>
+    internal bool TryAdmit() => _circuitClosed || !_circuitEnabled || Circuit.TryAdmit();
 
     /// <summary>Whether a backend no check has decided on takes traffic; applied at once.</summary>
     internal void HealthPolicy(bool unknownTakesTraffic)

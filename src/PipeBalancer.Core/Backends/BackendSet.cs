@@ -13,10 +13,10 @@ public sealed class BackendSet : IServerView, IDisposable
     private readonly BackendTotals _totals;
 
     /// <summary>Builds the backends and the routing table of <paramref name="config"/>.</summary>
-    public BackendSet(BalancerConfig config)
+    public BackendSet(BalancerConfig config, TimeProvider? time = null)
     {
         _totals = new BackendTotals(config.Backends.Count, trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
-        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend, _totals)).ToArray();
+        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time)).ToArray();
         Router = Router.Create(config.Routing, config.Backends);
     }
 

@@ -24,6 +24,31 @@ public sealed record BalancerConfig(
 
     /// <summary>The <c>health</c> section: active health checks.</summary>
     public HealthConfig Health { get; init; } = HealthConfig.Default;
+
+    /// <summary>The <c>circuit</c> section: passive failure detection.</summary>
+    public CircuitConfig Circuit { get; init; } = CircuitConfig.Default;
+}
+
+/// <summary>The <c>circuit</c> section: when failures take a backend out (circuit breaking).</summary>
+public sealed record CircuitConfig
+{
+    /// <summary>The defaults: 5 failures in a row open the circuit for 5 s, doubling up to 60 s.</summary>
+    public static readonly CircuitConfig Default = new();
+
+    /// <summary>Whether passive failures take backends out at all.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Failures in a row that open the circuit.</summary>
+    public int ConsecutiveFailures { get; init; } = 5;
+
+    /// <summary>The first cool-down; it doubles on each reopening.</summary>
+    public int CooldownMs { get; init; } = 5000;
+
+    /// <summary>The longest cool-down.</summary>
+    public int MaxCooldownMs { get; init; } = 60_000;
+
+    /// <summary>Whether a 5xx response counts as a failure.</summary>
+    public bool Count5xx { get; init; }
 }
 
 /// <summary>The <c>health</c> section: how backends are checked.</summary>

@@ -28,7 +28,8 @@ public static class ConfigLoader
         AllowTrailingCommas = true,
     };
 
-    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health"];
+    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit"];
+    private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
     private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
     private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
@@ -113,12 +114,32 @@ public static class ConfigLoader
             var forwarded = ReadForwarded(root);
             var pool = ReadPool(root);
             var health = ReadHealth(root);
+            var circuit = ReadCircuit(root);
             CheckListeners(listeners, admin);
             CheckBackends(backends, routing);
             return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null) ||
-                limits is null || timeouts is null || forwarded is null || pool is null || health is null
+                limits is null || timeouts is null || forwarded is null || pool is null || health is null || circuit is null
                 ? null
-                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool, Health = health };
+                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool, Health = health, Circuit = circuit };
+        }
+
+        private CircuitConfig? ReadCircuit(JsonElement root)
+        {
+            var d = CircuitConfig.Default;
+            if (!Section(root, "circuit", CircuitProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+            }
+
+            const int Hour = 3600 * 1000;
+            bool? enabled = ReadBool(e, "circuit", "enabled", d.Enabled);
+            int? failures = ReadInt(e, "circuit", "consecutiveFailures", 1, 1000, d.ConsecutiveFailures);
+            int? cooldown = ReadInt(e, "circuit", "cooldownMs", 10, Hour, d.CooldownMs);
+            int? maxCooldown = ReadInt(e, "circuit", "maxCooldownMs", 10, Hour, d.MaxCooldownMs);
+            bool? count5xx = ReadBool(e, "circuit", "count5xx", d.Count5xx);
+            return enabled is null || failures is null || cooldown is null || maxCooldown is null || count5xx is null
+                ? null
+                : new CircuitConfig { Enabled = enabled.Value, ConsecutiveFailures = failures.Value, CooldownMs = cooldown.Value, MaxCooldownMs = maxCooldown.Value, Count5xx = count5xx.Value };
         }
 
         private HealthConfig? ReadHealth(JsonElement root)

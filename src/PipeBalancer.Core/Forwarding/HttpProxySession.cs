@@ -215,6 +215,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 }
 
                 var backend = backends[server];
+                if (!backend.TryAdmit())
+                {
+                    // A half-open circuit lets one trial request through; others walk on.
+                    continue;
+                }
+
                 var connection = backend.Pool.Rent();
                 for (int attempt = 0; attempt < 2; attempt++)
                 {
@@ -323,6 +329,14 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
                         _watchedBackend = null;
                         Volatile.Write(ref _backendDeadline, long.MaxValue);
+                        if (_response.Status >= 500 && snapshot.Config.Circuit.Count5xx)
+                        {
+                            backend.RecordFailure();
+                        }
+                        else
+                        {
+                            backend.RecordSuccess();
+                        }
 
                         if (_response.Status == 101)
                         {

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Time.Testing;
+using PipeBalancer.Backends;
+
+namespace PipeBalancer.Tests.Backends;
+
+public sealed class CircuitBreakerTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Test]
+    public void ConsecutiveFailures_OpenTheCircuit_AndSuccessInBetweenResetsTheCount()
+    {
+        var breaker = new CircuitBreaker(3, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), _time);
+        breaker.Failure();
+        breaker.Failure();
+        breaker.Success();
+        breaker.Failure();
+        breaker.Failure();
+        Assert.That(breaker.State, Is.EqualTo(CircuitState.Closed));
+        Assert.That(breaker.Failure(), Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(breaker.State, Is.EqualTo(CircuitState.Open));
+            Assert.That(breaker.TryAdmit(), Is.False);
+            Assert.That(breaker.Allows, Is.False);
+        });
+    }
+
+    [Test]
+    public void AfterTheCooldown_OneTrialPasses_SuccessCloses()
+    {
+        var breaker = Opened();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Multiple(() =>
+        {
+            Assert.That(breaker.State, Is.EqualTo(CircuitState.HalfOpen));
+            Assert.That(breaker.TryAdmit(), Is.True, "the trial");
+            Assert.That(breaker.TryAdmit(), Is.False, "only one trial");
+        });
+        breaker.Success();
+        Assert.Multiple(() =>
+        {
+            Assert.That(breaker.State, Is.EqualTo(CircuitState.Closed));
+            Assert.That(breaker.TryAdmit(), Is.True);
+        });
+    }
+
+    [Test]
+    public void FailedTrials_ReopenWithADoublingCooldownUpToTheCap()
+    {
+        var breaker = Opened();
+        var cooldowns = new List<double>();
+        for (int i = 0; i < 6; i++)
+        {
+            cooldowns.Add(breaker.Cooldown.TotalSeconds);
+            _time.Advance(breaker.Cooldown);
+            Assert.That(breaker.TryAdmit(), Is.True);
+            Assert.That(breaker.Failure(), Is.True, "a failed trial reopens at once");
+        }
+
+        Assert.That(cooldowns, Is.EqualTo(new[] { 5.0, 10.0, 20.0, 40.0, 60.0, 60.0 }));
+        _time.Advance(breaker.Cooldown);
+        breaker.TryAdmit();
+        breaker.Success();
+        Assert.That(breaker.Cooldown.TotalSeconds, Is.EqualTo(5), "a success resets the cool-down");
+    }
+
+    [Test]
+    public void StillOpen_BeforeTheCooldownEnds()
+    {
+        var breaker = Opened();
+        _time.Advance(TimeSpan.FromSeconds(4.9));
+        Assert.That(breaker.State, Is.EqualTo(CircuitState.Open));
+    }
+
+    private CircuitBreaker Opened()
+    {
+        var breaker = new CircuitBreaker(2, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), _time);
+        breaker.Failure();
+        breaker.Failure();
+        return breaker;
+    }
+}
