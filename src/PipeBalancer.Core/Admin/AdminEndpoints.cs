@@ -55,6 +55,7 @@ public static class AdminEndpoints
             json.WriteNumber("requests", counters.Requests);
             json.WriteNumber("rejected", counters.Rejected);
             json.WriteNumber("backendErrors", counters.BackendErrors);
+            json.WriteNumber("retries", counters.Retries);
             json.WriteNumber("openConnections", counters.OpenConnections);
             json.WriteEndObject();
             json.WriteStartObject("process");

@@ -27,6 +27,31 @@ public sealed record BalancerConfig(
 
     /// <summary>The <c>circuit</c> section: passive failure detection.</summary>
     public CircuitConfig Circuit { get; init; } = CircuitConfig.Default;
+
+    /// <summary>The <c>retries</c> section.</summary>
+    public RetryConfig Retries { get; init; } = RetryConfig.Default;
+}
+
+/// <summary>
+/// The <c>retries</c> section: a request without a body and with an idempotent method that fails
+/// after it was sent, before any response byte, is tried on the next server.
+/// </summary>
+public sealed record RetryConfig
+{
+    /// <summary>The defaults: 2 retries, a budget of 20% of requests over 10 s (Envoy's default budget).</summary>
+    public static readonly RetryConfig Default = new();
+
+    /// <summary>Retries per request after a failure once the request was sent.</summary>
+    public int Max { get; init; } = 2;
+
+    /// <summary>Retries may add at most this share of the request rate.</summary>
+    public int BudgetPercent { get; init; } = 20;
+
+    /// <summary>The window the budget is counted over.</summary>
+    public int BudgetWindowSeconds { get; init; } = 10;
+
+    /// <summary>Retries always allowed per window, however few the requests.</summary>
+    public int MinRetriesPerWindow { get; init; } = 3;
 }
 
 /// <summary>The <c>circuit</c> section: when failures take a backend out (circuit breaking).</summary>

@@ -28,7 +28,8 @@ public static class ConfigLoader
         AllowTrailingCommas = true,
     };
 
-    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit"];
+    private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit", "retries"];
+    private static readonly string[] RetryProperties = ["max", "budgetPercent", "budgetWindowSeconds", "minRetriesPerWindow"];
     private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
     private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
@@ -115,12 +116,33 @@ public static class ConfigLoader
             var pool = ReadPool(root);
             var health = ReadHealth(root);
             var circuit = ReadCircuit(root);
+            var retries = ReadRetries(root);
             CheckListeners(listeners, admin);
             CheckBackends(backends, routing);
             return listeners is null || admin is null || routing is null || backends is null || listeners.Contains(null) || backends.Contains(null) ||
-                limits is null || timeouts is null || forwarded is null || pool is null || health is null || circuit is null
+                limits is null || timeouts is null || forwarded is null || pool is null || health is null || circuit is null || retries is null
                 ? null
-                : new BalancerConfig(listeners!, admin, routing, backends!) { Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool, Health = health, Circuit = circuit };
+                : new BalancerConfig(listeners!, admin, routing, backends!)
+                {
+                    Limits = limits, Timeouts = timeouts, ForwardedHeaders = forwarded, Pool = pool, Health = health, Circuit = circuit, Retries = retries,
+                };
+        }
+
+        private RetryConfig? ReadRetries(JsonElement root)
+        {
+            var d = RetryConfig.Default;
+            if (!Section(root, "retries", RetryProperties, out var e))
+            {
+                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+            }
+
+            int? max = ReadInt(e, "retries", "max", 0, 10, d.Max);
+            int? percent = ReadInt(e, "retries", "budgetPercent", 0, 100, d.BudgetPercent);
+            int? window = ReadInt(e, "retries", "budgetWindowSeconds", 1, 600, d.BudgetWindowSeconds);
+            int? minimum = ReadInt(e, "retries", "minRetriesPerWindow", 0, 1_000_000, d.MinRetriesPerWindow);
+            return max is null || percent is null || window is null || minimum is null
+                ? null
+                : new RetryConfig { Max = max.Value, BudgetPercent = percent.Value, BudgetWindowSeconds = window.Value, MinRetriesPerWindow = minimum.Value };
         }
 
         private CircuitConfig? ReadCircuit(JsonElement root)

@@ -202,15 +202,17 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             // helper would allocate a box per request.
             var walk = router.Begin(hash, backends, _seen);
             bool tried = false;
+            int retries = 0;
+            _state.RetryBudget.Request();
             while (true)
             {
                 int server = router.Next(ref walk, _seen, backends);
                 if (server < 0)
                 {
-                    // Nothing reached a backend: with nothing eligible, 503; when every server
-                    // tried refused the connection, 502.
+                    // No server left: with nothing eligible, 503; when every server tried
+                    // failed, 502 (or 504 when the last one timed out).
                     ReleaseHead(buffer.End);
-                    await SendAsync(tried ? ProxyErrors.BadGateway : ProxyErrors.Unavailable).ConfigureAwait(false);
+                    await SendAsync(!tried ? ProxyErrors.Unavailable : _backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
                     return;
                 }
 
@@ -424,13 +426,27 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         continue;
                     }
 
+                    if (outcome == Outcome.BackendFailed)
+                    {
+                        backend.RecordFailure();
+
+                        // Sent, but no response byte reached the client: a request that is
+                        // safe to repeat (idempotent, no body to replay) goes to the next
+                        // server, within the retry limit and the budget.
+                        if (!_request.HasBody && _request.IsIdempotent && retries < config.Retries.Max && _state.RetryBudget.TryRetry())
+                        {
+                            retries++;
+                            _state.Counters.Retry();
+                            break;
+                        }
+                    }
+
                     ReleaseHead(bodyStart);
                     switch (outcome)
                     {
                         case Outcome.KeepAlive:
                             goto NextRequest;
                         case Outcome.BackendFailed:
-                            backend.RecordFailure();
                             await SendAsync(_backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
                             return;
                         case Outcome.Abort:

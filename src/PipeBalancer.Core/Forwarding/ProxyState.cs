@@ -36,12 +36,17 @@ public sealed class ProxyState : IAsyncDisposable
         int smallest = Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
+        var retries = config.Retries;
+        RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
         if (config.Health.Enabled)
         {
             Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System,
                 [new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health"))]);
         }
     }
+
+    /// <summary>The share of requests that may be retries.</summary>
+    public RetryBudget RetryBudget { get; }
 
     /// <summary>The active health checker, or null when <c>health.enabled</c> is false.</summary>
     public HealthChecker? Health { get; }
@@ -103,6 +108,7 @@ public sealed class ProxyCounters
     private long _rejected;
     private long _backendErrors;
     private long _openConnections;
+    private long _retries;
 
     /// <summary>Requests forwarded to a backend.</summary>
     public long Requests => Interlocked.Read(ref _requests);
@@ -112,6 +118,9 @@ public sealed class ProxyCounters
 
     /// <summary>Requests answered 502, 503 or 504 by the balancer.</summary>
     public long BackendErrors => Interlocked.Read(ref _backendErrors);
+
+    /// <summary>Requests sent again to another server after a failure.</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
     /// <summary>Client connections open now.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
@@ -123,6 +132,8 @@ public sealed class ProxyCounters
     internal void BackendError() => Interlocked.Increment(ref _backendErrors);
 
     internal void Opened() => Interlocked.Increment(ref _openConnections);
+
+    internal void Retry() => Interlocked.Increment(ref _retries);
 
     internal void Closed() => Interlocked.Decrement(ref _openConnections);
 }

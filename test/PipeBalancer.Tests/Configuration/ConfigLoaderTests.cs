@@ -140,6 +140,8 @@ public sealed class ConfigLoaderTests
     }
 
     [TestCase("""{ "circuit": { "consecutiveFailures": 0 } }""", "circuit.consecutiveFailures", "must be 1..1000, got 0")]
+    [TestCase("""{ "retries": { "max": 11 } }""", "retries.max", "must be 0..10, got 11")]
+    [TestCase("""{ "retries": { "budget": 5 } }""", "retries.budget", "unknown property")]
     [TestCase("""{ "circuit": { "count5xx": 1 } }""", "circuit.count5xx", "must be true or false")]
     [TestCase("""{ "health": { "expectStatus": "200-99" } }""", "health.expectStatus", "range such as")]
     [TestCase("""{ "health": { "method": "POST" } }""", "health.method", "expected one of GET, HEAD")]
