@@ -13,6 +13,7 @@ public sealed class Backend : IDisposable
     private readonly bool _circuitEnabled;
     private bool _eligible = true;
     private volatile bool _circuitClosed = true;
+    private volatile bool _draining;
     private bool _unknownTakesTraffic = true;
     private long _lastCheckTicks;
 
@@ -28,6 +29,7 @@ public sealed class Backend : IDisposable
             ? new IPEndPoint(ip, config.Address.Port)
             : new DnsEndPoint(config.Address.Host, config.Address.Port);
         Pool = new BackendPool(maxIdle);
+        Draining = config.Drain;
     }
 
     /// <summary>The backend's lb.json entry.</summary>
@@ -35,6 +37,23 @@ public sealed class Backend : IDisposable
 
     /// <summary>Where to connect.</summary>
     public EndPoint EndPoint { get; }
+
+    /// <summary>
+    /// Draining: routing sends it nothing new, requests in flight finish, and its pooled
+    /// connections are closed (now, and as each in-flight request ends).
+    /// </summary>
+    public bool Draining
+    {
+        get => _draining;
+        set
+        {
+            _draining = value;
+            if (value)
+            {
+                Pool.Clear();
+            }
+        }
+    }
 
     /// <summary>The passive failure detector.</summary>
     public CircuitBreaker Circuit { get; }
@@ -45,7 +64,7 @@ public sealed class Backend : IDisposable
     /// </summary>
     public bool Eligible
     {
-        get => Volatile.Read(ref _eligible) && (_circuitClosed || Circuit.Allows);
+        get => Volatile.Read(ref _eligible) && !_draining && (_circuitClosed || Circuit.Allows);
         set
         {
             lock (_totals)

@@ -44,6 +44,9 @@ internal sealed class BackendPool : IDisposable
         }
     }
 
+    /// <summary>Closes every idle connection; the pool keeps working.</summary>
+    public void Clear() => Sweep(long.MaxValue);
+
     /// <summary>Keeps <paramref name="connection"/> for reuse, or closes it when the pool is full.</summary>
     public void Return(BackendConnection connection)
     {

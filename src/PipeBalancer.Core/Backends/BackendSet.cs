@@ -11,6 +11,7 @@ public sealed class BackendSet : IServerView, IDisposable
 {
     private readonly Backend[] _backends;
     private readonly BackendTotals _totals;
+    private readonly int _panicBelow;
 
     /// <summary>Builds the backends and the routing table of <paramref name="config"/>.</summary>
     public BackendSet(BalancerConfig config, TimeProvider? time = null)
@@ -18,6 +19,7 @@ public sealed class BackendSet : IServerView, IDisposable
         _totals = new BackendTotals(config.Backends.Count, trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
         _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time)).ToArray();
         Router = Router.Create(config.Routing, config.Backends);
+        _panicBelow = config.Health.PanicThresholdPercent == 0 ? 0 : (int)Math.Ceiling(config.Backends.Count * config.Health.PanicThresholdPercent / 100.0);
     }
 
     /// <summary>The routing table.</summary>
@@ -36,7 +38,13 @@ public sealed class BackendSet : IServerView, IDisposable
     public Backend this[int index] => _backends[index];
 
     /// <inheritdoc />
-    public bool IsEligible(int server) => _backends[server].Eligible;
+    public bool IsEligible(int server) => _backends[server].Eligible || (InPanic && !_backends[server].Draining);
+
+    /// <summary>
+    /// Whether panic mode is on: fewer than <c>health.panicThresholdPercent</c> of the backends
+    /// are eligible, so every backend not draining is treated as eligible.
+    /// </summary>
+    public bool InPanic => _panicBelow > 0 && Volatile.Read(ref _totals.EligibleCount) < _panicBelow;
 
     /// <inheritdoc />
     public int InFlight(int server) => _backends[server].InFlight;

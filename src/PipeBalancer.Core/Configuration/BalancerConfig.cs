@@ -120,6 +120,12 @@ public sealed record HealthConfig
 
     /// <summary>Whether a backend no check has decided on yet takes traffic.</summary>
     public bool UnknownTakesTraffic { get; init; } = true;
+
+    /// <summary>
+    /// Panic mode (0 = off): when fewer than this percentage of backends are eligible, route over
+    /// all of them as if healthy, rather than pile everything on the few left (as Envoy does).
+    /// </summary>
+    public int PanicThresholdPercent { get; init; }
 }
 
 /// <summary>The <c>timeouts</c> section, in milliseconds.</summary>
@@ -202,4 +208,8 @@ public sealed record RoutingConfig(
 }
 
 /// <summary>One entry of <c>backends[]</c>.</summary>
-public sealed record BackendConfig(string Id, HostPort Address, int Weight);
+public sealed record BackendConfig(string Id, HostPort Address, int Weight)
+{
+    /// <summary>Whether the backend is draining: no new requests, in-flight ones finish, idle connections close.</summary>
+    public bool Drain { get; init; }
+}

@@ -31,7 +31,7 @@ public static class ConfigLoader
     private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit", "retries"];
     private static readonly string[] RetryProperties = ["max", "budgetPercent", "budgetWindowSeconds", "minRetriesPerWindow"];
     private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
-    private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic"];
+    private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic", "panicThresholdPercent"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
     private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
     private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
@@ -39,7 +39,7 @@ public static class ConfigLoader
     private static readonly string[] ListenerProperties = ["name", "address", "mode"];
     private static readonly string[] AdminProperties = ["address"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
-    private static readonly string[] BackendProperties = ["id", "address", "weight"];
+    private static readonly string[] BackendProperties = ["id", "address", "weight", "drain"];
 
     /// <summary>Reads the file at <paramref name="path"/>.</summary>
     public static ConfigResult LoadFile(string path)
@@ -198,6 +198,7 @@ public static class ConfigLoader
             int? backoff = ReadInt(e, "health", "maxBackoffMs", 50, Hour, d.MaxBackoffMs);
             double? jitter = ReadNumber(e, "health", "jitter", 0, 0.5, d.Jitter, exclusiveMin: false);
             bool? unknown = ReadBool(e, "health", "unknownTakesTraffic", d.UnknownTakesTraffic);
+            int? panic = ReadInt(e, "health", "panicThresholdPercent", 0, 100, d.PanicThresholdPercent);
             string? body = e.TryGetProperty("expectBody", out _) ? ReadString(e, "health", "expectBody", required: true) : null;
             (int Min, int Max)? status = (d.StatusMin, d.StatusMax);
             if (e.TryGetProperty("expectStatus", out _) && ReadString(e, "health", "expectStatus", required: true) is { } range)
@@ -215,13 +216,13 @@ public static class ConfigLoader
             }
 
             return enabled is null || path is null || method is null || interval is null || timeout is null || rise is null || fall is null ||
-                backoff is null || jitter is null || unknown is null || status is null
+                backoff is null || jitter is null || unknown is null || status is null || panic is null
                 ? null
                 : new HealthConfig
                 {
                     Enabled = enabled.Value, Path = path, Method = method, IntervalMs = interval.Value, TimeoutMs = timeout.Value,
                     StatusMin = status.Value.Min, StatusMax = status.Value.Max, ExpectBody = body, Rise = rise.Value, Fall = fall.Value,
-                    MaxBackoffMs = backoff.Value, Jitter = jitter.Value, UnknownTakesTraffic = unknown.Value,
+                    MaxBackoffMs = backoff.Value, Jitter = jitter.Value, UnknownTakesTraffic = unknown.Value, PanicThresholdPercent = panic.Value,
                 };
         }
 
@@ -481,7 +482,8 @@ public static class ConfigLoader
                 CheckUnique(_backendAddresses, Normalize(address), path + ".address", "address", address.Text);
             }
             int? weight = ReadInt(e, path, "weight", 1, 1000, 1);
-            return id is null || address is null || weight is null ? null : new BackendConfig(id, address, weight.Value);
+            bool? drain = ReadBool(e, path, "drain", false);
+            return id is null || address is null || weight is null || drain is null ? null : new BackendConfig(id, address, weight.Value) { Drain = drain.Value };
         }
 
         private void CheckListeners(List<ListenerConfig?>? listeners, AdminConfig? admin)

@@ -409,7 +409,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         _watchedBackend = null;
                         Volatile.Write(ref _backendDeadline, long.MaxValue);
                         backend.End();
-                        if (keepConnection)
+                        if (keepConnection && !backend.Draining)
                         {
                             backend.Pool.Return(connection);
                         }

@@ -57,6 +57,52 @@ public sealed class BackendSetTests
         Assert.That(chosen.GroupBy(s => s).Max(g => g.Count()), Is.LessThanOrEqualTo(13));
     }
 
+    [Test]
+    public void DrainingBackend_TakesNoNewRequests_AndItsKeysGoClockwise()
+    {
+        var config = Config(RoutingAlgorithm.Ring, 3);
+        config = config with { Backends = config.Backends.Select((b, i) => i == 1 ? b with { Drain = true } : b).ToArray() };
+        using var set = new BackendSet(config);
+        var all = new AllEligibleView(3);
+        Assert.That(set[1].Draining, Is.True);
+        for (int k = 0; k < 1000; k++)
+        {
+            uint hash = set.Router.HashKey(System.Text.Encoding.ASCII.GetBytes($"/d/{k}"));
+            int owner = set.Router.Select(hash, all);
+            int now = set.Router.Select(hash, set);
+            Assert.That(now, owner == 1 ? Is.Not.EqualTo(1) : Is.EqualTo(owner));
+        }
+    }
+
+    [Test]
+    public void PanicMode_RoutesOverEveryBackend_WhenTooFewAreEligible()
+    {
+        var config = Config(RoutingAlgorithm.Ring, 4);
+        using var calm = new BackendSet(config);
+        using var panicking = new BackendSet(config with { Health = config.Health with { PanicThresholdPercent = 50 } });
+        foreach (var set in new[] { calm, panicking })
+        {
+            set[0].Eligible = false;
+            set[1].Eligible = false;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(panicking.InPanic, Is.False, "2 of 4 eligible is not below 50%");
+            Assert.That(panicking.IsEligible(0), Is.False);
+        });
+
+        calm[2].Eligible = false;
+        panicking[2].Eligible = false;
+        Assert.Multiple(() =>
+        {
+            Assert.That(panicking.InPanic, Is.True);
+            Assert.That(Enumerable.Range(0, 4).All(panicking.IsEligible), Is.True);
+            Assert.That(calm.InPanic, Is.False, "off by default");
+            Assert.That(calm.IsEligible(0), Is.False);
+        });
+    }
+
     private static BalancerConfig Config(RoutingAlgorithm algorithm, int backends) =>
         new([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
             new AdminConfig(new HostPort("127.0.0.1", 0)),

@@ -109,6 +109,13 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void Drain_IsReadPerBackend()
+    {
+        var config = Valid($$"""{ {{Listeners}}, "backends": [ { "id": "a", "address": "127.0.0.1:1", "drain": true }, { "id": "b", "address": "127.0.0.1:2" } ] }""");
+        Assert.That(config.Backends.Select(b => b.Drain), Is.EqualTo(new[] { true, false }));
+    }
+
+    [Test]
     public void HealthSection_IsRead()
     {
         var config = Valid($$"""
@@ -141,6 +148,7 @@ public sealed class ConfigLoaderTests
 
     [TestCase("""{ "circuit": { "consecutiveFailures": 0 } }""", "circuit.consecutiveFailures", "must be 1..1000, got 0")]
     [TestCase("""{ "retries": { "max": 11 } }""", "retries.max", "must be 0..10, got 11")]
+    [TestCase("""{ "health": { "panicThresholdPercent": 101 } }""", "health.panicThresholdPercent", "must be 0..100, got 101")]
     [TestCase("""{ "retries": { "budget": 5 } }""", "retries.budget", "unknown property")]
     [TestCase("""{ "circuit": { "count5xx": 1 } }""", "circuit.count5xx", "must be true or false")]
     [TestCase("""{ "health": { "expectStatus": "200-99" } }""", "health.expectStatus", "range such as")]
