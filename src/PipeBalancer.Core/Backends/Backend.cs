@@ -162,6 +162,12 @@ public sealed class Backend : IDisposable
     /// <summary>Records a check result and the status it led to; eligibility follows the status.</summary>
     internal void RecordCheck(DateTimeOffset when, bool passed, HealthStatus status)
     {
+        // A passing check after the cool-down serves as the half-open circuit's trial.
+        if (passed && _circuitEnabled && !_circuitClosed && Circuit.State == CircuitState.HalfOpen)
+        {
+            RecordSuccess();
+        }
+
         LastCheckPassed = passed;
         Interlocked.Exchange(ref _lastCheckTicks, when.UtcTicks);
         if (Health != status)

@@ -33,7 +33,9 @@ public sealed class ProxyState : IAsyncDisposable
             useSynchronizationContext: false);
 
         var timeouts = config.Timeouts;
-        int smallest = Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs));
+        int smallest = Math.Min(
+            Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs)),
+            timeouts.BackendIdleMs);
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
         var retries = config.Retries;

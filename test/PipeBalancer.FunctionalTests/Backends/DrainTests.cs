@@ -33,7 +33,9 @@ public sealed class DrainTests
         using var warm = await RawClient.ConnectAsync(balancer.EndPoint);
         await warm.SendAsync($"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
         await warm.ReadResponseAsync();
-        Assert.That(backend.Pool.IdleCount, Is.EqualTo(1));
+
+        // The connection goes back to the pool just after the response is flushed.
+        await Until(() => backend.Pool.IdleCount == 1);
 
         using var inFlight = await RawClient.ConnectAsync(balancer.EndPoint);
         await inFlight.SendAsync($"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -43,12 +45,22 @@ public sealed class DrainTests
         using var during = await client.GetAsync(path);
         release.SetResult();
         var finished = await inFlight.ReadResponseAsync();
+        await Until(() => backend.InFlight == 0);
         Assert.Multiple(() =>
         {
             Assert.That(during.Headers.GetValues("X-Backend").Single(), Is.EqualTo("other"), "nothing new goes to a draining backend");
             Assert.That(finished!.BodyText, Is.EqualTo("slow"), "the request in flight finished");
             Assert.That(backend.Pool.IdleCount, Is.Zero, "idle and finished connections are closed");
-            Assert.That(backend.InFlight, Is.Zero);
         });
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        for (int i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.That(condition(), Is.True, "condition not reached within 5 s");
     }
 }

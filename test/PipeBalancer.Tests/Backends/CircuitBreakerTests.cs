@@ -73,6 +73,24 @@ public sealed class CircuitBreakerTests
         Assert.That(breaker.State, Is.EqualTo(CircuitState.Open));
     }
 
+    [Test]
+    public void PassingActiveCheck_ClosesAHalfOpenCircuit()
+    {
+        var backend = new Backend(TestBackends.Backend("b", 1), 4, new BackendTotals(1, false),
+            PipeBalancer.Configuration.CircuitConfig.Default with { ConsecutiveFailures = 1, CooldownMs = 1000 }, _time);
+        backend.RecordFailure();
+        Assert.That(backend.Eligible, Is.False);
+        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        Assert.That(backend.Circuit.State, Is.EqualTo(CircuitState.Open), "a check during the cool-down does not end it");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        Assert.Multiple(() =>
+        {
+            Assert.That(backend.Circuit.State, Is.EqualTo(CircuitState.Closed));
+            Assert.That(backend.Eligible, Is.True);
+        });
+    }
+
     private CircuitBreaker Opened()
     {
         var breaker = new CircuitBreaker(2, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), _time);
