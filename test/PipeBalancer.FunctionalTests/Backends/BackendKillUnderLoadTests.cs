@@ -33,7 +33,7 @@ public sealed class BackendKillUnderLoadTests
                 Circuit = c.Circuit with { CooldownMs = 300, MaxCooldownMs = 300 },
             });
         var set = balancer.State.Current.Backends;
-        await Until(() => set.Backends.All(b => b.Health == HealthStatus.Healthy));
+        await Eventually.Until(() => set.Backends.All(b => b.Health == HealthStatus.Healthy));
 
         var router = set.Router;
         var all = new PipeBalancer.Routing.AllEligibleView(3);
@@ -60,7 +60,7 @@ public sealed class BackendKillUnderLoadTests
         var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var killer = Task.Run(async () =>
         {
-            await Until(() => Volatile.Read(ref sent) >= Requests / 3);
+            await Eventually.Until(() => Volatile.Read(ref sent) >= Requests / 3);
             await s1.DisposeAsync();
             killed.SetResult();
         });
@@ -96,7 +96,7 @@ public sealed class BackendKillUnderLoadTests
         })).ToArray();
         await Task.WhenAll(workers);
         await killer;
-        await Until(() => set[0].Health == HealthStatus.Unhealthy);
+        await Eventually.Until(() => set[0].Health == HealthStatus.Unhealthy);
 
         Assert.Multiple(() =>
         {
@@ -110,7 +110,7 @@ public sealed class BackendKillUnderLoadTests
         });
 
         await using var again = await TestBackend.StartAsync("s1", s1Port);
-        await Until(() => set[0].Health == HealthStatus.Healthy);
+        await Eventually.Until(() => set[0].Health == HealthStatus.Healthy);
         foreach (string path in paths.Where(p => owner[p] == "s1"))
         {
             using var response = await client.GetAsync(path);
@@ -118,15 +118,6 @@ public sealed class BackendKillUnderLoadTests
         }
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int i = 0; i < 400 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.That(condition(), Is.True, "condition not reached within 10 s");
-    }
 
     private sealed class OneDown(int servers, int down) : PipeBalancer.Routing.IServerView
     {

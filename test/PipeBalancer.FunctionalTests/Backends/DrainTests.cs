@@ -35,7 +35,7 @@ public sealed class DrainTests
         await warm.ReadResponseAsync();
 
         // The connection goes back to the pool just after the response is flushed.
-        await Until(() => backend.Pool.IdleCount == 1);
+        await Eventually.Until(() => backend.Pool.IdleCount == 1);
 
         using var inFlight = await RawClient.ConnectAsync(balancer.EndPoint);
         await inFlight.SendAsync($"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -45,7 +45,7 @@ public sealed class DrainTests
         using var during = await client.GetAsync(path);
         release.SetResult();
         var finished = await inFlight.ReadResponseAsync();
-        await Until(() => backend.InFlight == 0);
+        await Eventually.Until(() => backend.InFlight == 0);
         Assert.Multiple(() =>
         {
             Assert.That(during.Headers.GetValues("X-Backend").Single(), Is.EqualTo("other"), "nothing new goes to a draining backend");
@@ -54,13 +54,4 @@ public sealed class DrainTests
         });
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.That(condition(), Is.True, "condition not reached within 5 s");
-    }
 }

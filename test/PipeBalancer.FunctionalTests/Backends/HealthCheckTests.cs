@@ -18,7 +18,7 @@ public sealed class HealthCheckTests
             [("s1", s1Port), ("s2", s2.Port), ("s3", s3.Port)],
             c => c with { Health = c.Health with { Enabled = true, IntervalMs = 100, TimeoutMs = 200, Rise = 2, Fall = 2, Jitter = 0, MaxBackoffMs = 200 } });
         var set = balancer.State.Current.Backends;
-        await Until(() => set.Backends.All(b => b.Health == HealthStatus.Healthy));
+        await Eventually.Until(() => set.Backends.All(b => b.Health == HealthStatus.Healthy));
 
         var router = set.Router;
         var view = new PipeBalancer.Routing.AllEligibleView(3);
@@ -27,7 +27,7 @@ public sealed class HealthCheckTests
         Assert.That(owners.Values, Does.Contain("s1"), "some keys belong to s1");
 
         await s1.DisposeAsync();
-        await Until(() => set[0].Health == HealthStatus.Unhealthy);
+        await Eventually.Until(() => set[0].Health == HealthStatus.Unhealthy);
         using var client = balancer.CreateClient();
         foreach (string path in paths)
         {
@@ -38,7 +38,7 @@ public sealed class HealthCheckTests
         }
 
         await using var again = await TestBackend.StartAsync("s1", s1Port);
-        await Until(() => set[0].Health == HealthStatus.Healthy);
+        await Eventually.Until(() => set[0].Health == HealthStatus.Healthy);
         foreach (string path in paths)
         {
             using var response = await client.GetAsync(path);
@@ -46,13 +46,4 @@ public sealed class HealthCheckTests
         }
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        for (int i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.That(condition(), Is.True, "condition not reached within 10 s");
-    }
 }
