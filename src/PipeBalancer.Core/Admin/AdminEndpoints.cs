@@ -68,10 +68,15 @@ public static class AdminEndpoints
             json.WriteString("socketEngineThreads", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") ?? "runtime default");
             json.WriteNumber("processorCount", Environment.ProcessorCount);
             json.WriteEndObject();
+            var keySpace = snapshot.Backends.Router.KeySpaceShares();
             json.WriteStartArray("backends");
+            int index = 0;
             foreach (var backend in snapshot.Backends.Backends)
             {
                 json.WriteStartObject();
+                json.WriteNumber("keySpaceShare", Math.Round(keySpace[index], 6));
+                json.WriteNumber("slowStartShare", snapshot.Backends.Shares[index]);
+                index++;
                 json.WriteString("id", backend.Config.Id);
                 json.WriteString("address", backend.Config.Address.Text);
                 json.WriteNumber("weight", backend.Config.Weight);

@@ -126,6 +126,12 @@ public sealed record HealthConfig
     /// all of them as if healthy, rather than pile everything on the few left (as Envoy does).
     /// </summary>
     public int PanicThresholdPercent { get; init; }
+
+    /// <summary>
+    /// Slow start (0 = off): a backend that recovers takes its points back in ten steps over
+    /// this time, so a cold cache is not flooded at once. Ring algorithms only.
+    /// </summary>
+    public int SlowStartMs { get; init; }
 }
 
 /// <summary>The <c>timeouts</c> section, in milliseconds.</summary>

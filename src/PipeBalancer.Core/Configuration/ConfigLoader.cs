@@ -31,7 +31,7 @@ public static class ConfigLoader
     private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit", "retries"];
     private static readonly string[] RetryProperties = ["max", "budgetPercent", "budgetWindowSeconds", "minRetriesPerWindow"];
     private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
-    private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic", "panicThresholdPercent"];
+    private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic", "panicThresholdPercent", "slowStartMs"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
     private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
     private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
@@ -199,6 +199,7 @@ public static class ConfigLoader
             double? jitter = ReadNumber(e, "health", "jitter", 0, 0.5, d.Jitter, exclusiveMin: false);
             bool? unknown = ReadBool(e, "health", "unknownTakesTraffic", d.UnknownTakesTraffic);
             int? panic = ReadInt(e, "health", "panicThresholdPercent", 0, 100, d.PanicThresholdPercent);
+            int? slowStart = ReadInt(e, "health", "slowStartMs", 0, Hour, d.SlowStartMs);
             string? body = e.TryGetProperty("expectBody", out _) ? ReadString(e, "health", "expectBody", required: true) : null;
             (int Min, int Max)? status = (d.StatusMin, d.StatusMax);
             if (e.TryGetProperty("expectStatus", out _) && ReadString(e, "health", "expectStatus", required: true) is { } range)
@@ -216,13 +217,14 @@ public static class ConfigLoader
             }
 
             return enabled is null || path is null || method is null || interval is null || timeout is null || rise is null || fall is null ||
-                backoff is null || jitter is null || unknown is null || status is null || panic is null
+                backoff is null || jitter is null || unknown is null || status is null || panic is null || slowStart is null
                 ? null
                 : new HealthConfig
                 {
                     Enabled = enabled.Value, Path = path, Method = method, IntervalMs = interval.Value, TimeoutMs = timeout.Value,
                     StatusMin = status.Value.Min, StatusMax = status.Value.Max, ExpectBody = body, Rise = rise.Value, Fall = fall.Value,
                     MaxBackoffMs = backoff.Value, Jitter = jitter.Value, UnknownTakesTraffic = unknown.Value, PanicThresholdPercent = panic.Value,
+                    SlowStartMs = slowStart.Value,
                 };
         }
 

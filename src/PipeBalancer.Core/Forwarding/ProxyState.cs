@@ -42,8 +42,13 @@ public sealed class ProxyState : IAsyncDisposable
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
         if (config.Health.Enabled)
         {
-            Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System,
-                [new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health"))]);
+            var observers = new List<IHealthObserver> { new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health")) };
+            if (config.Health.SlowStartMs > 0)
+            {
+                observers.Add(new SlowStart(_current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
+            }
+
+            Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System, observers);
         }
     }
 

@@ -50,9 +50,9 @@ public class HashRing : Router
     /// its address or position, so a moved server keeps its keys and every balancer with the
     /// same backends builds the same ring whatever order they are listed in.
     /// </summary>
-    public static HashRing Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes)
+    public static HashRing Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, IReadOnlyList<double>? shares = null)
     {
-        return new HashRing(servers, hash, BuildPoints(servers, hash, virtualNodes), RoutingAlgorithm.Ring);
+        return new HashRing(servers, hash, BuildPoints(servers, hash, virtualNodes, shares), RoutingAlgorithm.Ring);
     }
 
     /// <summary>
@@ -61,13 +61,13 @@ public class HashRing : Router
     /// (host, a 0 byte, port, point j-1 as 4 little-endian bytes) with point -1 = 0, over the
     /// address text as written; sorted, duplicate hashes dropped keeping one.
     /// </summary>
-    public static HashRing BuildNginx(IReadOnlyList<BackendConfig> servers)
+    public static HashRing BuildNginx(IReadOnlyList<BackendConfig> servers, IReadOnlyList<double>? shares = null)
     {
         const int NginxPointsPerWeight = 160;
         long total = 0;
-        foreach (var s in servers)
+        for (int i = 0; i < servers.Count; i++)
         {
-            total += (long)s.Weight * NginxPointsPerWeight;
+            total += PointCount(servers[i].Weight * NginxPointsPerWeight, shares, i);
         }
 
         // Sort key: hash in the high 32 bits, configuration position below, so that among equal
@@ -83,7 +83,8 @@ public class HashRing : Router
             buffer[hostLength] = 0;
             int prefix = hostLength + 1 + Encoding.ASCII.GetBytes(text.AsSpan(colon + 1), buffer.AsSpan(hostLength + 1));
             uint previous = 0;
-            for (int j = 0; j < servers[i].Weight * NginxPointsPerWeight; j++)
+            int count = PointCount(servers[i].Weight * NginxPointsPerWeight, shares, i);
+            for (int j = 0; j < count; j++)
             {
                 BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(prefix), previous);
                 previous = System.IO.Hashing.Crc32.HashToUInt32(buffer.AsSpan(0, prefix + 4));
@@ -151,7 +152,12 @@ public class HashRing : Router
         return low;
     }
 
-    private protected static (uint[] Points, ushort[] Owners) BuildPoints(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes)
+    /// <summary>A server's points now: all of them, or the first share of them (at least one).</summary>
+    private static int PointCount(int full, IReadOnlyList<double>? shares, int server) =>
+        shares is null || shares[server] >= 1 ? full : Math.Max(1, (int)Math.Ceiling(full * shares[server]));
+
+    private protected static (uint[] Points, ushort[] Owners) BuildPoints(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes,
+        IReadOnlyList<double>? shares)
     {
         // Ties between equal hashes are broken by id (ordinal), not by position in the list, so
         // the ring does not depend on the order backends are written in.
@@ -164,9 +170,9 @@ public class HashRing : Router
         Array.Sort(rankToServer, (a, b) => string.CompareOrdinal(servers[a].Id, servers[b].Id));
 
         long total = 0;
-        foreach (var s in servers)
+        for (int i = 0; i < servers.Count; i++)
         {
-            total += (long)s.Weight * virtualNodes;
+            total += PointCount(servers[i].Weight * virtualNodes, shares, i);
         }
 
         var keys = new ulong[total];
@@ -179,7 +185,7 @@ public class HashRing : Router
             int idLength = Encoding.UTF8.GetBytes(server.Id, label);
             label[idLength] = (byte)'#';
             var digits = label[(idLength + 1)..];
-            int count = server.Weight * virtualNodes;
+            int count = PointCount(server.Weight * virtualNodes, shares, rankToServer[rank]);
             if (hash == HashFunction.Md5)
             {
                 // ketama's layout: one MD5 digest of "id#k" gives four points.
@@ -257,8 +263,8 @@ public class HashRing : Router
 /// </summary>
 public sealed class BoundedLoadRing : HashRing
 {
-    private BoundedLoadRing(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, double loadFactor)
-        : base(servers, hash, BuildPoints(servers, hash, virtualNodes), RoutingAlgorithm.RingBounded)
+    private BoundedLoadRing(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, double loadFactor, IReadOnlyList<double>? shares)
+        : base(servers, hash, BuildPoints(servers, hash, virtualNodes, shares), RoutingAlgorithm.RingBounded)
     {
         LoadFactor = loadFactor;
     }
@@ -267,8 +273,8 @@ public sealed class BoundedLoadRing : HashRing
     public double LoadFactor { get; }
 
     /// <summary>Builds the same ring as <see cref="HashRing.Build"/>, with the load cap.</summary>
-    public static BoundedLoadRing Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, double loadFactor) =>
-        new(servers, hash, virtualNodes, loadFactor);
+    public static BoundedLoadRing Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, double loadFactor, IReadOnlyList<double>? shares = null) =>
+        new(servers, hash, virtualNodes, loadFactor, shares);
 
     /// <summary>The in-flight count at which a server is skipped, counting the request being placed.</summary>
     public long Cap(IServerView view)

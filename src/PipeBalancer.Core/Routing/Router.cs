@@ -42,12 +42,17 @@ public abstract class Router
     /// <param name="routing">The routing section of lb.json.</param>
     /// <param name="servers">The backends, in configuration order.</param>
     /// <param name="random">Random choices for least-connections; null for the shared, thread-safe one.</param>
-    public static Router Create(RoutingConfig routing, IReadOnlyList<BackendConfig> servers, Random? random = null) =>
+    /// <param name="shares">
+    /// Per server, the part (0..1] of its points it has now (slow start), or null for all. A
+    /// server's partial points are a prefix of its full ones, so as its share grows, keys move
+    /// only to it. Applies to the ring algorithms; the others take servers whole.
+    /// </param>
+    public static Router Create(RoutingConfig routing, IReadOnlyList<BackendConfig> servers, Random? random = null, IReadOnlyList<double>? shares = null) =>
         routing.Algorithm switch
         {
-            RoutingAlgorithm.Ring => HashRing.Build(servers, routing.Hash, routing.VirtualNodes),
-            RoutingAlgorithm.RingBounded => BoundedLoadRing.Build(servers, routing.Hash, routing.VirtualNodes, routing.LoadFactor),
-            RoutingAlgorithm.Nginx => HashRing.BuildNginx(servers),
+            RoutingAlgorithm.Ring => HashRing.Build(servers, routing.Hash, routing.VirtualNodes, shares),
+            RoutingAlgorithm.RingBounded => BoundedLoadRing.Build(servers, routing.Hash, routing.VirtualNodes, routing.LoadFactor, shares),
+            RoutingAlgorithm.Nginx => HashRing.BuildNginx(servers, shares),
             RoutingAlgorithm.Maglev => MaglevTable.Build(servers, routing.Hash, routing.TableSize),
             RoutingAlgorithm.RoundRobin => new RoundRobinRouter(servers),
             RoutingAlgorithm.LeastConnections => new LeastConnectionsRouter(servers, random),

@@ -121,12 +121,14 @@ public sealed class ConfigLoaderTests
         var config = Valid($$"""
             { {{Listeners}}, {{Backends}},
               "health": { "enabled": true, "path": "/ready", "method": "HEAD", "intervalMs": 500, "timeoutMs": 250, "expectStatus": "200-204",
-                          "expectBody": "ok", "rise": 3, "fall": 4, "maxBackoffMs": 8000, "jitter": 0.2, "unknownTakesTraffic": false } }
+                          "expectBody": "ok", "rise": 3, "fall": 4, "maxBackoffMs": 8000, "jitter": 0.2, "unknownTakesTraffic": false,
+                          "slowStartMs": 30000, "panicThresholdPercent": 40 } }
             """);
         Assert.That(config.Health, Is.EqualTo(new HealthConfig
         {
             Enabled = true, Path = "/ready", Method = "HEAD", IntervalMs = 500, TimeoutMs = 250, StatusMin = 200, StatusMax = 204,
             ExpectBody = "ok", Rise = 3, Fall = 4, MaxBackoffMs = 8000, Jitter = 0.2, UnknownTakesTraffic = false,
+            SlowStartMs = 30000, PanicThresholdPercent = 40,
         }));
     }
 
