@@ -69,13 +69,22 @@ public sealed class HealthChecker : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts one checking loop per backend.</summary>
+    /// <summary>Starts one checking loop per backend whose checks are enabled.</summary>
     public void Start()
     {
         _loops = _backends.Backends
-            .Select(b => Task.Run(() => LoopAsync(b, new HealthState(_config.Rise, _config.Fall, TimeSpan.FromMilliseconds(_config.IntervalMs), TimeSpan.FromMilliseconds(_config.MaxBackoffMs)))))
+            .Where(b => ConfigFor(b).Enabled)
+            .Select(b =>
+            {
+                var c = ConfigFor(b);
+                var state = new HealthState(c.Rise, c.Fall, TimeSpan.FromMilliseconds(c.IntervalMs), TimeSpan.FromMilliseconds(c.MaxBackoffMs));
+                return Task.Run(() => LoopAsync(b, state));
+            })
             .ToArray();
     }
+
+    /// <summary>The checks for <paramref name="backend"/>: its own <c>health</c> override, or the section.</summary>
+    public HealthConfig ConfigFor(Backend backend) => backend.Config.Health ?? _config;
 
     /// <summary>Stops every loop.</summary>
     public async ValueTask DisposeAsync()
@@ -96,10 +105,11 @@ public sealed class HealthChecker : IAsyncDisposable
     private async Task LoopAsync(Backend backend, HealthState state)
     {
         var stop = _stop.Token;
+        var config = ConfigFor(backend);
         while (!stop.IsCancellationRequested)
         {
             bool passed;
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(_config.TimeoutMs), _time))
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(config.TimeoutMs), _time))
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token))
             {
                 try
@@ -130,7 +140,7 @@ public sealed class HealthChecker : IAsyncDisposable
 
             try
             {
-                await Task.Delay(state.NextDelay(_config.Jitter, _random.NextDouble()), _time, stop).ConfigureAwait(false);
+                await Task.Delay(state.NextDelay(config.Jitter, _random.NextDouble()), _time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -141,16 +151,17 @@ public sealed class HealthChecker : IAsyncDisposable
 
     private async Task<bool> HttpProbeAsync(Backend backend, CancellationToken cancellationToken)
     {
-        var method = _config.Method == "HEAD" ? HttpMethod.Head : HttpMethod.Get;
-        using var request = new HttpRequestMessage(method, $"http://{backend.Config.Address.Text}{_config.Path}");
+        var config = ConfigFor(backend);
+        var method = config.Method == "HEAD" ? HttpMethod.Head : HttpMethod.Get;
+        using var request = new HttpRequestMessage(method, $"http://{backend.Config.Address.Text}{config.Path}");
         using var response = await _http!.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         int status = (int)response.StatusCode;
-        if (status < _config.StatusMin || status > _config.StatusMax)
+        if (status < config.StatusMin || status > config.StatusMax)
         {
             return false;
         }
 
-        if (_config.ExpectBody is { Length: > 0 } expected)
+        if (config.ExpectBody is { Length: > 0 } expected)
         {
             string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             return body.Contains(expected, StringComparison.Ordinal);

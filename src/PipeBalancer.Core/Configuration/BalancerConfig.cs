@@ -218,4 +218,7 @@ public sealed record BackendConfig(string Id, HostPort Address, int Weight)
 {
     /// <summary>Whether the backend is draining: no new requests, in-flight ones finish, idle connections close.</summary>
     public bool Drain { get; init; }
+
+    /// <summary>This backend's health checks when <c>backends[i].health</c> overrides the <c>health</c> section, else null.</summary>
+    public HealthConfig? Health { get; init; }
 }

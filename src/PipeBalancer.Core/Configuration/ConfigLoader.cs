@@ -39,7 +39,7 @@ public static class ConfigLoader
     private static readonly string[] ListenerProperties = ["name", "address", "mode"];
     private static readonly string[] AdminProperties = ["address"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
-    private static readonly string[] BackendProperties = ["id", "address", "weight", "drain"];
+    private static readonly string[] BackendProperties = ["id", "address", "weight", "drain", "health"];
 
     /// <summary>Reads the file at <paramref name="path"/>.</summary>
     public static ConfigResult LoadFile(string path)
@@ -115,6 +115,7 @@ public static class ConfigLoader
             var forwarded = ReadForwarded(root);
             var pool = ReadPool(root);
             var health = ReadHealth(root);
+            ReadBackendHealth(root, backends, health);
             var circuit = ReadCircuit(root);
             var retries = ReadRetries(root);
             CheckListeners(listeners, admin);
@@ -166,54 +167,80 @@ public static class ConfigLoader
 
         private HealthConfig? ReadHealth(JsonElement root)
         {
-            var d = HealthConfig.Default;
             if (!Section(root, "health", HealthProperties, out var e))
             {
-                return e.ValueKind == JsonValueKind.Undefined ? d : null;
+                return e.ValueKind == JsonValueKind.Undefined ? HealthConfig.Default : null;
             }
 
+            return ReadHealthObject(e, "health", HealthConfig.Default);
+        }
+
+        // Per-backend overrides: each backends[i].health is read over the health section.
+        private void ReadBackendHealth(JsonElement root, List<BackendConfig?>? backends, HealthConfig? global)
+        {
+            if (backends is null || global is null || !root.TryGetProperty("backends", out var array) || array.ValueKind != JsonValueKind.Array)
+            {
+                return;
+            }
+
+            int i = 0;
+            foreach (var element in array.EnumerateArray())
+            {
+                string path = string.Create(CultureInfo.InvariantCulture, $"backends[{i}].health");
+                if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty("health", out var health) && ExpectObject(health, path, HealthProperties))
+                {
+                    var merged = ReadHealthObject(health, path, global);
+                    backends[i] = merged is null || backends[i] is null ? null : backends[i]! with { Health = merged };
+                }
+
+                i++;
+            }
+        }
+
+        private HealthConfig? ReadHealthObject(JsonElement e, string section, HealthConfig d)
+        {
             const int Hour = 3600 * 1000;
-            bool? enabled = ReadBool(e, "health", "enabled", d.Enabled);
-            string? path = e.TryGetProperty("path", out _) ? ReadString(e, "health", "path", required: true) : d.Path;
+            bool? enabled = ReadBool(e, section, "enabled", d.Enabled);
+            string? path = e.TryGetProperty("path", out _) ? ReadString(e, section, "path", required: true) : d.Path;
             if (path is not null && (path.Length == 0 || path[0] != '/' || path.Any(c => c <= ' ' || c >= 0x7f)))
             {
-                Error("health.path", $"must be an origin-form path starting with '/', without spaces or control characters, got \"{path}\"");
+                Error(section + ".path", $"must be an origin-form path starting with '/', without spaces or control characters, got \"{path}\"");
                 path = null;
             }
 
             string? method = d.Method;
             if (e.TryGetProperty("method", out _))
             {
-                method = ReadString(e, "health", "method", required: true);
+                method = ReadString(e, section, "method", required: true);
                 if (method is not null and not ("GET" or "HEAD"))
                 {
-                    Error("health.method", $"unknown value \"{method}\"; expected one of GET, HEAD");
+                    Error(section + ".method", $"unknown value \"{method}\"; expected one of GET, HEAD");
                     method = null;
                 }
             }
-            int? interval = ReadInt(e, "health", "intervalMs", 50, Hour, d.IntervalMs);
-            int? timeout = ReadInt(e, "health", "timeoutMs", 10, Hour, d.TimeoutMs);
-            int? rise = ReadInt(e, "health", "rise", 1, 100, d.Rise);
-            int? fall = ReadInt(e, "health", "fall", 1, 100, d.Fall);
-            int? backoff = ReadInt(e, "health", "maxBackoffMs", 50, Hour, d.MaxBackoffMs);
-            double? jitter = ReadNumber(e, "health", "jitter", 0, 0.5, d.Jitter, exclusiveMin: false);
-            bool? unknown = ReadBool(e, "health", "unknownTakesTraffic", d.UnknownTakesTraffic);
-            int? panic = ReadInt(e, "health", "panicThresholdPercent", 0, 100, d.PanicThresholdPercent);
-            int? slowStart = ReadInt(e, "health", "slowStartMs", 0, Hour, d.SlowStartMs);
-            string? body = e.TryGetProperty("expectBody", out _) ? ReadString(e, "health", "expectBody", required: true) : null;
+            int? interval = ReadInt(e, section, "intervalMs", 50, Hour, d.IntervalMs);
+            int? timeout = ReadInt(e, section, "timeoutMs", 10, Hour, d.TimeoutMs);
+            int? rise = ReadInt(e, section, "rise", 1, 100, d.Rise);
+            int? fall = ReadInt(e, section, "fall", 1, 100, d.Fall);
+            int? backoff = ReadInt(e, section, "maxBackoffMs", 50, Hour, d.MaxBackoffMs);
+            double? jitter = ReadNumber(e, section, "jitter", 0, 0.5, d.Jitter, exclusiveMin: false);
+            bool? unknown = ReadBool(e, section, "unknownTakesTraffic", d.UnknownTakesTraffic);
+            int? panic = ReadInt(e, section, "panicThresholdPercent", 0, 100, d.PanicThresholdPercent);
+            int? slowStart = ReadInt(e, section, "slowStartMs", 0, Hour, d.SlowStartMs);
+            string? body = e.TryGetProperty("expectBody", out _) ? ReadString(e, section, "expectBody", required: true) : d.ExpectBody;
             (int Min, int Max)? status = (d.StatusMin, d.StatusMax);
-            if (e.TryGetProperty("expectStatus", out _) && ReadString(e, "health", "expectStatus", required: true) is { } range)
+            if (e.TryGetProperty("expectStatus", out _) && ReadString(e, section, "expectStatus", required: true) is { } range)
             {
                 status = ParseStatusRange(range);
                 if (status is null)
                 {
-                    Error("health.expectStatus", $"must be a status or a range such as \"200-399\" within 100..599, got \"{range}\"");
+                    Error(section + ".expectStatus", $"must be a status or a range such as \"200-399\" within 100..599, got \"{range}\"");
                 }
             }
 
             if (timeout is not null && interval is not null && timeout > interval)
             {
-                Warn("health.timeoutMs", "is longer than intervalMs; checks of one backend never overlap, so the interval stretches");
+                Warn(section + ".timeoutMs", "is longer than intervalMs; checks of one backend never overlap, so the interval stretches");
             }
 
             return enabled is null || path is null || method is null || interval is null || timeout is null || rise is null || fall is null ||

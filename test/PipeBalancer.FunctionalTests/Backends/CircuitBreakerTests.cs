@@ -36,6 +36,39 @@ public sealed class CircuitBreakerTests
     }
 
     [Test]
+    public async Task HangingBackend_TripsTheTimeout_ThenTheCircuit()
+    {
+        await using var hanging = new RawBackend(async (socket, self) =>
+        {
+            while (await self.ReadHeadAsync(socket) is not null)
+            {
+                // Never answers.
+            }
+        });
+        await using var balancer = await TestBalancer.StartAsync([("hang", hanging.Port)],
+            c => c with
+            {
+                Timeouts = c.Timeouts with { ResponseHeadMs = 200 },
+                Circuit = c.Circuit with { ConsecutiveFailures = 2, CooldownMs = 60_000 },
+                Retries = c.Retries with { Max = 0 },
+            });
+        using var client = balancer.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (int i = 0; i < 3; i++)
+        {
+            using var response = await client.GetAsync($"/h/{i}");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses, Is.EqualTo(new[] { HttpStatusCode.GatewayTimeout, HttpStatusCode.GatewayTimeout, HttpStatusCode.ServiceUnavailable }),
+                "two timeouts open the circuit; then no backend is eligible");
+            Assert.That(balancer.State.Current.Backends[0].Circuit.State, Is.EqualTo(CircuitState.Open));
+        });
+    }
+
+    [Test]
     public async Task FiveHundreds_DoNotCount_ByDefault()
     {
         await using var a = await TestBackend.StartAsync("a");

@@ -8,6 +8,30 @@ namespace PipeBalancer.FunctionalTests.Backends;
 public sealed class HealthCheckTests
 {
     [Test]
+    public async Task PerBackendHealthPath_IsTheOneChecked()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port), ("b", b.Port)], c =>
+        {
+            var health = c.Health with { Enabled = true, IntervalMs = 100, TimeoutMs = 200, Rise = 1, Fall = 1, Jitter = 0, MaxBackoffMs = 100 };
+            return c with
+            {
+                Health = health,
+                Backends = [c.Backends[0] with { Health = health with { Path = "/status/503" } }, c.Backends[1]],
+            };
+        });
+        var set = balancer.State.Current.Backends;
+        await Eventually.Until(() => set[0].Health == HealthStatus.Unhealthy && set[1].Health == HealthStatus.Healthy);
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.Paths, Does.Contain("/status/503"));
+            Assert.That(b.Paths, Does.Contain("/health"));
+            Assert.That(b.Paths, Does.Not.Contain("/status/503"));
+        });
+    }
+
+    [Test]
     public async Task DeadBackend_IsTakenOut_ItsKeysGoClockwise_AndComeBackWhenItRecovers()
     {
         var s1 = await TestBackend.StartAsync("s1");

@@ -116,6 +116,30 @@ public sealed class ConfigLoaderTests
     }
 
     [Test]
+    public void BackendHealth_OverridesTheSection_FieldByField()
+    {
+        var config = Valid($$"""
+            { {{Listeners}},
+              "health": { "path": "/ping", "intervalMs": 3000, "rise": 3 },
+              "backends": [ { "id": "a", "address": "127.0.0.1:1", "health": { "path": "/status", "fall": 5 } },
+                            { "id": "b", "address": "127.0.0.1:2" } ] }
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Backends[0].Health, Is.EqualTo(config.Health with { Path = "/status", Fall = 5 }));
+            Assert.That(config.Backends[0].Health!.IntervalMs, Is.EqualTo(3000), "unset fields come from the section");
+            Assert.That(config.Backends[1].Health, Is.Null);
+        });
+    }
+
+    [Test]
+    public void BackendHealth_ErrorsNameTheBackendsPath()
+    {
+        var result = ConfigLoader.Parse($$"""{ {{Listeners}}, "backends": [ { "id": "a", "address": "127.0.0.1:1", "health": { "rise": 0, "paht": "/x" } } ] }""");
+        Assert.That(result.Errors.Select(e => e.Path), Is.EquivalentTo(new[] { "backends[0].health.rise", "backends[0].health.paht" }));
+    }
+
+    [Test]
     public void HealthSection_IsRead()
     {
         var config = Valid($$"""
