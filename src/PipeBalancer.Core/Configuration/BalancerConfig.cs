@@ -52,6 +52,9 @@ public sealed record RetryConfig
 
     /// <summary>Retries always allowed per window, however few the requests.</summary>
     public int MinRetriesPerWindow { get; init; } = 3;
+
+    /// <summary>Largest body kept so that an idempotent request with a body can be retried (0: never retry one).</summary>
+    public int MaxBufferedBodyBytes { get; init; } = 64 * 1024;
 }
 
 /// <summary>The <c>circuit</c> section: when failures take a backend out (circuit breaking).</summary>

@@ -29,7 +29,7 @@ public static class ConfigLoader
     };
 
     private static readonly string[] RootProperties = ["listeners", "admin", "routing", "backends", "limits", "timeouts", "forwardedHeaders", "pool", "health", "circuit", "retries"];
-    private static readonly string[] RetryProperties = ["max", "budgetPercent", "budgetWindowSeconds", "minRetriesPerWindow"];
+    private static readonly string[] RetryProperties = ["max", "budgetPercent", "budgetWindowSeconds", "minRetriesPerWindow", "maxBufferedBodyBytes"];
     private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
     private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic", "panicThresholdPercent", "slowStartMs"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
@@ -141,9 +141,14 @@ public static class ConfigLoader
             int? percent = ReadInt(e, "retries", "budgetPercent", 0, 100, d.BudgetPercent);
             int? window = ReadInt(e, "retries", "budgetWindowSeconds", 1, 600, d.BudgetWindowSeconds);
             int? minimum = ReadInt(e, "retries", "minRetriesPerWindow", 0, 1_000_000, d.MinRetriesPerWindow);
-            return max is null || percent is null || window is null || minimum is null
+            int? buffered = ReadInt(e, "retries", "maxBufferedBodyBytes", 0, 16 * 1024 * 1024, d.MaxBufferedBodyBytes);
+            return max is null || percent is null || window is null || minimum is null || buffered is null
                 ? null
-                : new RetryConfig { Max = max.Value, BudgetPercent = percent.Value, BudgetWindowSeconds = window.Value, MinRetriesPerWindow = minimum.Value };
+                : new RetryConfig
+                {
+                    Max = max.Value, BudgetPercent = percent.Value, BudgetWindowSeconds = window.Value, MinRetriesPerWindow = minimum.Value,
+                    MaxBufferedBodyBytes = buffered.Value,
+                };
         }
 
         private CircuitConfig? ReadCircuit(JsonElement root)

@@ -54,6 +54,16 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     // exchange ends so that a request without a body can be sent again on a fresh connection.
     private bool _headHeld;
 
+    // A copy of the request (head, then body) kept while an idempotent request with a body of
+    // at most retries.maxBufferedBodyBytes is sent, so that it can be sent again elsewhere.
+    private byte[]? _replay;
+    private int _replayHeadLength;
+    private int _replayBodyLength;
+    private int _replayLimit;
+    private bool _replayKeep;
+    private bool _replayReady;
+    private bool _replaying;
+
     public HttpProxySession(ConnectionContext connection, ProxyState state)
     {
         _connection = connection;
@@ -189,6 +199,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             _headHeld = true;
+            _replayKeep = false;
+            _replayReady = false;
+            _replaying = false;
             var backends = snapshot.Backends;
             var router = backends.Router;
             uint hash = router.HashKey(RoutingKey(config.Routing.Key));
@@ -248,15 +261,24 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     try
                     {
                         WriteRequestHead(connection.Output, snapshot.Config.ForwardedHeaders);
-                        if (hasBody)
+                        if (hasBody && !_replaying)
                         {
                             _uploadError = RejectReason.None;
+                            KeepForReplay(config.Retries.MaxBufferedBodyBytes);
                             upload = UploadBodyAsync(connection, buffer, bodyStart, snapshot.Config.Limits.MaxBodyBytes);
                         }
-                        else if ((await connection.Output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                        else
                         {
-                            outcome = reused && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
-                            goto ExchangeDone;
+                            if (_replaying)
+                            {
+                                connection.Output.Write(_replay.AsSpan(_replayHeadLength, _replayBodyLength));
+                            }
+
+                            if ((await connection.Output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                            {
+                                outcome = reused && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+                                goto ExchangeDone;
+                            }
                         }
 
                         // Response head, after any 1xx (100 Continue is relayed, and the client then sends its body).
@@ -307,7 +329,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                             {
                                 connection.Input.AdvanceTo(response.End);
                                 bool nothingReceived = response.IsEmpty && status != ParseStatus.Error && !relayedInformational;
-                                if (nothingReceived && reused && !hasBody && _request.IsIdempotent)
+                                if (nothingReceived && reused && (!hasBody || _replaying) && _request.IsIdempotent)
                                 {
                                     // The backend closed a pooled connection just as it was reused.
                                     outcome = Outcome.RetryFresh;
@@ -401,7 +423,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                             await FailBeforeResponseAsync(upload).ConfigureAwait(false);
                         }
 
-                        outcome = reused && !hasBody && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
+                        outcome = reused && (!hasBody || _replaying) && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
                         goto ExchangeDone;
                     }
                     finally
@@ -431,12 +453,21 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         backend.RecordFailure();
 
                         // Sent, but no response byte reached the client: a request that is
-                        // safe to repeat (idempotent, no body to replay) goes to the next
-                        // server, within the retry limit and the budget.
-                        if (!_request.HasBody && _request.IsIdempotent && retries < config.Retries.Max && _state.RetryBudget.TryRetry())
+                        // safe to repeat (idempotent, and without a body or with one small
+                        // enough to have been kept whole) goes to the next server, within the
+                        // retry limit and the budget.
+                        if ((!_request.HasBody || _replayReady || _replaying) && _request.IsIdempotent &&
+                            retries < config.Retries.Max && _state.RetryBudget.TryRetry())
                         {
                             retries++;
                             _state.Counters.Retry();
+                            if (_request.HasBody && !_replaying)
+                            {
+                                // The client's pipe has moved on: the head is parsed again from the copy.
+                                RequestHeadParser.TryParse(_replay.AsMemory(0, _replayHeadLength), _request, limits, out _, out _);
+                                _replaying = true;
+                            }
+
                             break;
                         }
                     }
@@ -474,6 +505,11 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         if (_responseScratch is not null)
         {
             ArrayPool<byte>.Shared.Return(_responseScratch);
+        }
+
+        if (_replay is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_replay);
         }
     }
 
@@ -641,6 +677,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             foreach (var segment in current.Slice(0, take))
             {
                 output.Write(segment.Span);
+                KeepBody(segment.Span);
             }
 
             _clientIn.AdvanceTo(current.GetPosition(take));
@@ -648,6 +685,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             var flush = await output.FlushAsync().ConfigureAwait(false);
             if (done)
             {
+                _replayReady = _replayKeep && !flush.IsCompleted;
                 return !flush.IsCompleted;
             }
 
@@ -858,6 +896,49 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
 
         _clientOut.Write("\r\n"u8);
+    }
+
+    /// <summary>Starts keeping a copy of an idempotent request whose body may fit in <paramref name="limit"/> bytes.</summary>
+    private void KeepForReplay(int limit)
+    {
+        _replayKeep = limit > 0 && _request.IsIdempotent && (_request.Chunked || _request.ContentLength <= limit);
+        if (!_replayKeep)
+        {
+            return;
+        }
+
+        int needed = _request.Raw.Length + limit;
+        if (_replay is null || _replay.Length < needed)
+        {
+            if (_replay is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_replay);
+            }
+
+            _replay = ArrayPool<byte>.Shared.Rent(needed);
+        }
+
+        _request.Raw.Span.CopyTo(_replay);
+        _replayHeadLength = _request.Raw.Length;
+        _replayBodyLength = 0;
+        _replayLimit = limit;
+    }
+
+    private void KeepBody(ReadOnlySpan<byte> bytes)
+    {
+        if (!_replayKeep)
+        {
+            return;
+        }
+
+        if (_replayBodyLength + bytes.Length > _replayLimit)
+        {
+            _replayKeep = false;
+            return;
+        }
+
+        bytes.CopyTo(_replay.AsSpan(_replayHeadLength + _replayBodyLength));
+        _replayBodyLength += bytes.Length;
     }
 
     private void ReleaseHead(SequencePosition position)

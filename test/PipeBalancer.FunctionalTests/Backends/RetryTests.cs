@@ -36,6 +36,32 @@ public sealed class RetryTests
     }
 
     [Test]
+    public async Task PutWithASmallBody_IsRetriedWithItsBody_ALargeOneIsNot()
+    {
+        await using var broken = Resetting();
+        await using var live = await TestBackend.StartAsync("live");
+        await using var balancer = await TestBalancer.StartAsync([("broken", broken.Port), ("live", live.Port)], c => c with
+        {
+            Circuit = c.Circuit with { Enabled = false },
+            Routing = c.Routing with { Key = PipeBalancer.Routing.KeySource.TryParse("path-query", out var key, out _) ? key! : c.Routing.Key },
+            Retries = c.Retries with { MaxBufferedBodyBytes = 1000 },
+        });
+        var router = balancer.State.Current.Backends.Router;
+        var view = new PipeBalancer.Routing.AllEligibleView(2);
+        var targets = Enumerable.Range(0, 200).Select(i => $"/echo?n={i}")
+            .Where(p => router.Select(System.Text.Encoding.ASCII.GetBytes(p), view) == 0).Take(2).ToArray();
+        using var client = balancer.CreateClient();
+        using var small = await client.PutAsync(targets[0], new StringContent("small payload"));
+        using var large = await client.PutAsync(targets[1], new StringContent(new string('L', 5000)));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(small.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await small.Content.ReadAsStringAsync(), Is.EqualTo("small payload"), "the body went along with the retry");
+            Assert.That(large.StatusCode, Is.EqualTo(HttpStatusCode.BadGateway), "a body over retries.maxBufferedBodyBytes is not kept");
+        });
+    }
+
+    [Test]
     public async Task TotalOutage_RetriesStayWithinTheBudget()
     {
         await using var a = Resetting();
