@@ -132,7 +132,7 @@ public sealed record HealthConfig
 
     /// <summary>
     /// Slow start (0 = off): a backend that recovers takes its points back in ten steps over
-    /// this time, so a cold cache is not flooded at once. Ring algorithms only.
+    /// this time, so a cold cache is not flooded at once.
     /// </summary>
     public int SlowStartMs { get; init; }
 }

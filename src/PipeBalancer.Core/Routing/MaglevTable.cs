@@ -51,7 +51,7 @@ public sealed class MaglevTable : Router
     /// (the approach Envoy's Maglev uses), which keeps shares proportional while the contested
     /// first slots are shared fairly.
     /// </summary>
-    public static MaglevTable Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int tableSize)
+    public static MaglevTable Build(IReadOnlyList<BackendConfig> servers, HashFunction hash, int tableSize, IReadOnlyList<double>? shares = null)
     {
         int m = EffectiveSize(tableSize, servers.Count);
         int n = servers.Count;
@@ -66,14 +66,16 @@ public sealed class MaglevTable : Router
         var offset = new long[n];
         var skip = new long[n];
         var next = new long[n];
-        var credit = new long[n];
-        int maxWeight = 1;
+        var credit = new double[n];
+        var weight = new double[n];
+        double maxWeight = 0;
         for (int i = 0; i < n; i++)
         {
             byte[] id = Encoding.UTF8.GetBytes(servers[i].Id);
             offset[i] = (long)(XxHash3.HashToUInt64(id, seed: 0x6d61676c) % (ulong)m);
             skip[i] = (long)(XxHash3.HashToUInt64(id, seed: 0x736b6970) % (ulong)(m - 1)) + 1;
-            maxWeight = Math.Max(maxWeight, servers[i].Weight);
+            weight[i] = servers[i].Weight * (shares is null ? 1.0 : Math.Clamp(shares[i], 0.001, 1.0));
+            maxWeight = Math.Max(maxWeight, weight[i]);
         }
 
         var table = new int[m];
@@ -84,7 +86,7 @@ public sealed class MaglevTable : Router
             for (int k = 0; k < n && filled < m; k++)
             {
                 int i = order[k];
-                if ((long)servers[i].Weight * round < credit[i])
+                if (weight[i] * round < credit[i])
                 {
                     continue;
                 }

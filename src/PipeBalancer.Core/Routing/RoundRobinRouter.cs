@@ -14,19 +14,24 @@ public sealed class RoundRobinRouter : Router
     private int _next = -1;
 
     /// <summary>Builds the schedule for <paramref name="servers"/>.</summary>
-    public RoundRobinRouter(IReadOnlyList<BackendConfig> servers)
+    /// <param name="servers">The servers.</param>
+    /// <param name="shares">Per server, the part of its weight it has now (slow start), or null.</param>
+    public RoundRobinRouter(IReadOnlyList<BackendConfig> servers, IReadOnlyList<double>? shares = null)
         : base(servers, HashFunction.XxHash3)
     {
+        // A ramping server's weight is scaled in tenths, the slow-start step.
+        int scale = shares is null || shares.All(s => s >= 1) ? 1 : 10;
+        var weights = servers.Select((s, i) => Math.Max(1, (int)Math.Round(s.Weight * scale * (shares is null ? 1.0 : Math.Min(1.0, shares[i]))))).ToArray();
         int gcd = 0;
-        foreach (var s in servers)
+        foreach (int w in weights)
         {
-            gcd = Gcd(gcd, s.Weight);
+            gcd = Gcd(gcd, w);
         }
 
         var entries = new List<(double Pass, string Id, ushort Server)>();
         for (int i = 0; i < servers.Count; i++)
         {
-            int w = servers[i].Weight / gcd;
+            int w = weights[i] / gcd;
             for (int k = 0; k < w; k++)
             {
                 entries.Add(((k + 0.5) / w, servers[i].Id, (ushort)i));
@@ -81,10 +86,13 @@ public sealed class LeastConnectionsRouter : Router
     private readonly ushort[] _identity;
     private readonly Random _random;
 
+    private readonly double[] _weights;
+
     /// <summary>Creates the router; <paramref name="random"/> null means the shared thread-safe one.</summary>
-    public LeastConnectionsRouter(IReadOnlyList<BackendConfig> servers, Random? random = null)
+    public LeastConnectionsRouter(IReadOnlyList<BackendConfig> servers, Random? random = null, IReadOnlyList<double>? shares = null)
         : base(servers, HashFunction.XxHash3)
     {
+        _weights = servers.Select((s, i) => s.Weight * (shares is null ? 1.0 : Math.Clamp(shares[i], 0.001, 1.0))).ToArray();
         _identity = new ushort[servers.Count];
         for (int i = 0; i < _identity.Length; i++)
         {
@@ -128,8 +136,8 @@ public sealed class LeastConnectionsRouter : Router
     /// <inheritdoc />
     public override double[] KeySpaceShares()
     {
-        double total = Servers.Sum(s => (double)s.Weight);
-        return Servers.Select(s => s.Weight / total).ToArray();
+        double total = _weights.Sum();
+        return _weights.Select(w => w / total).ToArray();
     }
 
     private int Better(int a, int b, IServerView view)
@@ -141,8 +149,8 @@ public sealed class LeastConnectionsRouter : Router
         }
 
         // in-flight(a) / weight(a) <= in-flight(b) / weight(b), without division.
-        long left = (long)view.InFlight(a) * Servers[b].Weight;
-        long right = (long)view.InFlight(b) * Servers[a].Weight;
+        double left = view.InFlight(a) * _weights[b];
+        double right = view.InFlight(b) * _weights[a];
         return left <= right ? a : b;
     }
 }

@@ -45,7 +45,7 @@ public abstract class Router
     /// <param name="shares">
     /// Per server, the part (0..1] of its points it has now (slow start), or null for all. A
     /// server's partial points are a prefix of its full ones, so as its share grows, keys move
-    /// only to it. Applies to the ring algorithms; the others take servers whole.
+    /// only to it. Maglev, round robin and least connections scale the server's weight instead.
     /// </param>
     public static Router Create(RoutingConfig routing, IReadOnlyList<BackendConfig> servers, Random? random = null, IReadOnlyList<double>? shares = null) =>
         routing.Algorithm switch
@@ -53,9 +53,9 @@ public abstract class Router
             RoutingAlgorithm.Ring => HashRing.Build(servers, routing.Hash, routing.VirtualNodes, shares),
             RoutingAlgorithm.RingBounded => BoundedLoadRing.Build(servers, routing.Hash, routing.VirtualNodes, routing.LoadFactor, shares),
             RoutingAlgorithm.Nginx => HashRing.BuildNginx(servers, shares),
-            RoutingAlgorithm.Maglev => MaglevTable.Build(servers, routing.Hash, routing.TableSize),
-            RoutingAlgorithm.RoundRobin => new RoundRobinRouter(servers),
-            RoutingAlgorithm.LeastConnections => new LeastConnectionsRouter(servers, random),
+            RoutingAlgorithm.Maglev => MaglevTable.Build(servers, routing.Hash, routing.TableSize, shares),
+            RoutingAlgorithm.RoundRobin => new RoundRobinRouter(servers, shares),
+            RoutingAlgorithm.LeastConnections => new LeastConnectionsRouter(servers, random, shares),
             _ => throw new ArgumentOutOfRangeException(nameof(routing)),
         };
 

@@ -53,6 +53,32 @@ public sealed class SlowStartTests
         });
     }
 
+    [TestCase(RoutingAlgorithm.Maglev)]
+    [TestCase(RoutingAlgorithm.RoundRobin)]
+    [TestCase(RoutingAlgorithm.LeastConnections)]
+    [TestCase(RoutingAlgorithm.Nginx)]
+    [TestCase(RoutingAlgorithm.RingBounded)]
+    public void EveryAlgorithm_RampsTheServersShare(RoutingAlgorithm algorithm)
+    {
+        var config = new BalancerConfig([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
+            new AdminConfig(new HostPort("127.0.0.1", 0)), RoutingAssert.Routing(algorithm), TestBackends.Make(3));
+        using var set = new BackendSet(config);
+        double full = set.Router.KeySpaceShares()[1];
+        var shares = new List<double>();
+        for (int step = 1; step <= SlowStart.Steps; step++)
+        {
+            set.SetShare(1, step / 10.0);
+            shares.Add(set.Router.KeySpaceShares()[1]);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(shares, Is.Ordered.Ascending);
+            Assert.That(shares[0], Is.LessThan(full * 0.3));
+            Assert.That(shares[^1], Is.EqualTo(full).Within(1e-9));
+        });
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         for (int i = 0; i < 400 && !condition(); i++)
