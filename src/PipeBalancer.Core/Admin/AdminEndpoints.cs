@@ -81,6 +81,7 @@ public static class AdminEndpoints
                 json.WriteString("address", backend.Config.Address.Text);
                 json.WriteNumber("weight", backend.Config.Weight);
                 json.WriteBoolean("eligible", backend.Eligible);
+                json.WriteBoolean("draining", backend.Draining);
                 json.WriteString("health", backend.Health switch
                 {
                     Backends.HealthStatus.Healthy => "healthy",

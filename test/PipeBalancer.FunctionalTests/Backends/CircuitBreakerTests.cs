@@ -69,6 +69,31 @@ public sealed class CircuitBreakerTests
     }
 
     [Test]
+    public async Task ClientsThatAbortTheirOwnRequests_AreNotCountedAgainstTheBackend()
+    {
+        await using var backend = await TestBackend.StartAsync("big");
+        await using var balancer = await TestBalancer.StartAsync([("big", backend.Port)], c => c with { Circuit = c.Circuit with { ConsecutiveFailures = 1 } });
+        for (int i = 0; i < 3; i++)
+        {
+            using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+            await client.SendAsync($"GET /big/{50 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\n\r\n");
+            var buffer = new byte[4096];
+            await client.Socket.ReceiveAsync(buffer);
+            client.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+            client.Socket.Close();
+        }
+
+        var state = balancer.State.Current.Backends[0];
+        await Eventually.Until(() => state.InFlight == 0);
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Failures, Is.Zero);
+            Assert.That(state.Circuit.State, Is.EqualTo(CircuitState.Closed));
+            Assert.That(state.Eligible, Is.True);
+        });
+    }
+
+    [Test]
     public async Task FiveHundreds_DoNotCount_ByDefault()
     {
         await using var a = await TestBackend.StartAsync("a");

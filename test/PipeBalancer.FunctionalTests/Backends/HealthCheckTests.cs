@@ -8,6 +8,32 @@ namespace PipeBalancer.FunctionalTests.Backends;
 public sealed class HealthCheckTests
 {
     [Test]
+    public async Task FlappingBackend_IsDampedByRiseAndFall()
+    {
+        // Health answers alternate ok, failing, ok, failing...: never `fall` (3) failures in a row.
+        int checks = 0;
+        await using var flapping = new RawBackend(async (socket, self) =>
+        {
+            while (await self.ReadHeadAsync(socket) is not null)
+            {
+                bool ok = Interlocked.Increment(ref checks) % 2 == 1;
+                await socket.SendAsync(ok
+                    ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray()
+                    : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"u8.ToArray());
+            }
+        });
+        await using var balancer = await TestBalancer.StartAsync([("flap", flapping.Port)],
+            c => c with { Health = c.Health with { Enabled = true, IntervalMs = 50, TimeoutMs = 200, Rise = 2, Fall = 3, Jitter = 0 } });
+        var backend = balancer.State.Current.Backends[0];
+        await Eventually.Until(() => Volatile.Read(ref checks) >= 20);
+        Assert.Multiple(() =>
+        {
+            Assert.That(backend.Health, Is.Not.EqualTo(HealthStatus.Unhealthy), "alternating results never reach fall");
+            Assert.That(backend.Eligible, Is.True);
+        });
+    }
+
+    [Test]
     public async Task PerBackendHealthPath_IsTheOneChecked()
     {
         await using var a = await TestBackend.StartAsync("a");
