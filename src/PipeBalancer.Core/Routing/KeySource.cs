@@ -81,7 +81,7 @@ public sealed class KeySource
         if (prefix is "header" or "cookie")
         {
             string name = colon < 0 ? "" : text[(colon + 1)..];
-            if (name.Length == 0 || !HttpToken.IsToken(name))
+            if (name.Length == 0 || !Http1.HeadParser.IsToken(Encoding.ASCII.GetBytes(name)))
             {
                 error = $"{prefix}: needs a name made of token characters (RFC 9110 section 5.6.2), got '{name}'";
                 return false;

@@ -36,14 +36,9 @@ internal static class DemoCommand
             return Cli.ExitCodes.Failure;
         }
 
-        await using var host = BalancerHost.Create(config);
-        try
+        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer demo", stderr).ConfigureAwait(false);
+        if (host is null)
         {
-            await host.StartAsync().ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            await stderr.WriteLineAsync($"pipebalancer demo: cannot listen: {e.Message}").ConfigureAwait(false);
             await StopAsync(backends).ConfigureAwait(false);
             return Cli.ExitCodes.Failure;
         }

@@ -14,14 +14,9 @@ internal static class ServeCommand
             return Cli.ExitCodes.BadConfig;
         }
 
-        await using var host = BalancerHost.Create(config);
-        try
+        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer", stderr).ConfigureAwait(false);
+        if (host is null)
         {
-            await host.StartAsync().ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            await stderr.WriteLineAsync($"pipebalancer: cannot listen: {e.Message}").ConfigureAwait(false);
             return Cli.ExitCodes.Failure;
         }
 

@@ -118,6 +118,26 @@ internal sealed class BalancerHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// Builds and starts the balancer for a command; null after telling <paramref name="stderr"/>
+    /// why it cannot listen (an address in use, say).
+    /// </summary>
+    public static async Task<BalancerHost?> StartForCommandAsync(BalancerConfig config, string command, TextWriter stderr)
+    {
+        var host = Create(config);
+        try
+        {
+            await host.StartAsync().ConfigureAwait(false);
+            return host;
+        }
+        catch (IOException e)
+        {
+            await stderr.WriteLineAsync($"{command}: cannot listen: {e.Message}").ConfigureAwait(false);
+            await host.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+    }
+
     /// <summary>Binds every listener and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
