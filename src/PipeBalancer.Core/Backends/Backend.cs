@@ -6,7 +6,8 @@ namespace PipeBalancer.Backends;
 /// <summary>A backend at run time: where it is, how busy it is, whether it may take requests, and its idle connections.</summary>
 public sealed class Backend : IDisposable
 {
-    private readonly BackendTotals _totals;
+    private readonly Lock _eligibilityLock = new();
+    private BackendTotals _totals;
     private int _inFlight;
     private long _requests;
     private long _failures;
@@ -20,6 +21,7 @@ public sealed class Backend : IDisposable
     internal Backend(BackendConfig config, int maxIdle, BackendTotals totals, CircuitConfig? circuit = null, TimeProvider? time = null)
     {
         _totals = totals;
+        Interlocked.Increment(ref totals.EligibleCount);
         circuit ??= CircuitConfig.Default;
         _circuitEnabled = circuit.Enabled;
         Circuit = new CircuitBreaker(circuit.ConsecutiveFailures, TimeSpan.FromMilliseconds(circuit.CooldownMs),
@@ -32,8 +34,20 @@ public sealed class Backend : IDisposable
         Draining = config.Drain;
     }
 
-    /// <summary>The backend's lb.json entry.</summary>
-    public BackendConfig Config { get; }
+    /// <summary>The backend's lb.json entry (replaced when its weight or drain flag changes).</summary>
+    public BackendConfig Config { get; private set; }
+
+    /// <summary>Counters shown by the admin app: responses, errors, bytes, latency, checks, connections.</summary>
+    public BackendStats Stats { get; } = new();
+
+    /// <summary>The part of its routing weight it has now: 1 unless slow start is ramping it.</summary>
+    public double Share { get; internal set; } = 1.0;
+
+    /// <summary>Whether it was added or changed through the admin API since the config file was last applied.</summary>
+    public bool ChangedAtRuntime { get; internal set; }
+
+    /// <summary>Whether it has left the configuration; requests already sent to it finish.</summary>
+    public bool Removed { get; private set; }
 
     /// <summary>Where to connect.</summary>
     public EndPoint EndPoint { get; }
@@ -67,15 +81,61 @@ public sealed class Backend : IDisposable
         get => Volatile.Read(ref _eligible) && !_draining && (_circuitClosed || Circuit.Allows);
         set
         {
-            lock (_totals)
+            lock (_eligibilityLock)
             {
                 if (_eligible != value)
                 {
                     _eligible = value;
-                    _totals.EligibleCount += value ? 1 : -1;
+                    Interlocked.Add(ref _totals.EligibleCount, value ? 1 : -1);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Moves the backend into the set whose totals are <paramref name="totals"/> (a new
+    /// configuration kept it). A request that began under the old set ends under the new one,
+    /// so the new set's in-flight total may be off by the requests in flight at the swap, for
+    /// as long as they last: bounded-load routing reads it as an estimate.
+    /// </summary>
+    internal void MoveTo(BackendTotals totals)
+    {
+        lock (_eligibilityLock)
+        {
+            if (ReferenceEquals(_totals, totals))
+            {
+                return;
+            }
+
+            if (_eligible)
+            {
+                Interlocked.Increment(ref totals.EligibleCount);
+            }
+
+            if (totals.TrackInFlight)
+            {
+                Interlocked.Add(ref totals.TotalInFlight, InFlight);
+            }
+
+            _totals = totals;
+        }
+    }
+
+    /// <summary>Takes a changed entry for the same id and address: weight, drain flag, health override.</summary>
+    internal void Update(BackendConfig config)
+    {
+        Config = config;
+        if (Draining != config.Drain)
+        {
+            Draining = config.Drain;
+        }
+    }
+
+    /// <summary>Takes it out of service for good: no new requests, pooled connections closed.</summary>
+    internal void Retire()
+    {
+        Removed = true;
+        Draining = true;
     }
 
     /// <summary>What active health checks say of it.</summary>
@@ -125,9 +185,10 @@ public sealed class Backend : IDisposable
     }
 
     /// <summary>Counts a failure against the backend (connect failure, timeout, reset, broken response).</summary>
-    internal void RecordFailure()
+    internal void RecordFailure(BackendErrorKind kind)
     {
         Interlocked.Increment(ref _failures);
+        Stats.Error(kind);
         if (_circuitEnabled && Circuit.Failure())
         {
             _circuitClosed = false;
@@ -168,6 +229,7 @@ public sealed class Backend : IDisposable
             RecordSuccess();
         }
 
+        Stats.Check(passed);
         LastCheckPassed = passed;
         Interlocked.Exchange(ref _lastCheckTicks, when.UtcTicks);
         if (Health != status)
@@ -193,9 +255,9 @@ public sealed class Backend : IDisposable
 /// them in O(1): the eligible count always, the total in flight only when the algorithm needs
 /// it (ring-bounded), since it costs a shared interlocked add per request.
 /// </summary>
-internal sealed class BackendTotals(int backends, bool trackInFlight)
+internal sealed class BackendTotals(bool trackInFlight)
 {
     public readonly bool TrackInFlight = trackInFlight;
     public int TotalInFlight;
-    public int EligibleCount = backends;
+    public int EligibleCount;
 }

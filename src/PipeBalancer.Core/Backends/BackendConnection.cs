@@ -9,10 +9,16 @@ namespace PipeBalancer.Backends;
 internal sealed class BackendConnection : IDisposable
 {
     private readonly SocketConnection _connection;
+    private readonly BackendStats? _owner;
+    private long _accountedSent;
+    private long _accountedReceived;
+    private int _disposed;
 
-    private BackendConnection(SocketConnection connection)
+    private BackendConnection(SocketConnection connection, BackendStats? owner)
     {
         _connection = connection;
+        _owner = owner;
+        owner?.ConnectionOpened();
     }
 
     /// <summary>Bytes from the backend.</summary>
@@ -28,7 +34,13 @@ internal sealed class BackendConnection : IDisposable
     public bool Reused { get; set; }
 
     /// <summary>Opens a connection, giving up after <paramref name="timeoutMs"/>.</summary>
-    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions)
+    /// <param name="endPoint">Where to connect.</param>
+    /// <param name="timeoutMs">Connect timeout.</param>
+    /// <param name="sendOptions">Pipe options toward the backend.</param>
+    /// <param name="receiveOptions">Pipe options from the backend.</param>
+    /// <param name="owner">The backend's stats, which count the connection while it is open.</param>
+    public static async ValueTask<BackendConnection> ConnectAsync(EndPoint endPoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions,
+        BackendStats? owner = null)
     {
         var socket = endPoint.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
             ? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
@@ -39,7 +51,7 @@ internal sealed class BackendConnection : IDisposable
             using var timeout = new CancellationTokenSource(timeoutMs);
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             var connection = SocketConnection.Create(socket, sendOptions, receiveOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
-            return new BackendConnection(connection);
+            return new BackendConnection(connection, owner);
         }
         catch
         {
@@ -80,9 +92,23 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Cancels a pending read (a timeout fired).</summary>
     public void CancelRead() => Input.CancelPendingRead();
 
-    /// <summary>Closes the connection.</summary>
+    /// <summary>Adds the bytes moved since the last call to <paramref name="stats"/>.</summary>
+    public void Account(BackendStats stats)
+    {
+        long sent = _connection.BytesSent;
+        long received = _connection.BytesRead;
+        stats.Transferred(sent - _accountedSent, received - _accountedReceived);
+        _accountedSent = sent;
+        _accountedReceived = received;
+    }
+
+    /// <summary>Closes the connection (once; later calls do nothing).</summary>
     public void Dispose()
     {
-        _connection.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _owner?.ConnectionClosed();
+            _connection.Dispose();
+        }
     }
 }

@@ -6,6 +6,8 @@ namespace PipeBalancer.Backends;
 /// <summary>
 /// The backends of one configuration with the routing table over them: what a request needs
 /// to choose and reach a server. Health and load are answered from the backends' own counters.
+/// A new configuration builds a new set that keeps the <see cref="Backend"/> objects of the
+/// servers it still has (same id and address), with their health, counters and pools.
 /// </summary>
 public sealed class BackendSet : IServerView, IDisposable
 {
@@ -13,18 +15,35 @@ public sealed class BackendSet : IServerView, IDisposable
     private readonly BackendTotals _totals;
     private readonly int _panicBelow;
     private readonly BalancerConfig _config;
-    private readonly double[] _shares;
     private readonly Lock _shareLock = new();
     private volatile Router _router;
 
     /// <summary>Builds the backends and the routing table of <paramref name="config"/>.</summary>
-    public BackendSet(BalancerConfig config, TimeProvider? time = null)
+    /// <param name="config">The configuration.</param>
+    /// <param name="time">The clock for circuit breakers (a fake one in tests).</param>
+    /// <param name="previous">The set in force before, whose backends are kept where the new configuration still has them.</param>
+    public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null)
     {
-        _totals = new BackendTotals(config.Backends.Count, trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
-        _backends = config.Backends.Select(b => new Backend(b, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time)).ToArray();
+        _totals = new BackendTotals(trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
+        _backends = new Backend[config.Backends.Count];
+        for (int i = 0; i < _backends.Length; i++)
+        {
+            var entry = config.Backends[i];
+            var kept = previous?.Find(entry.Id);
+            if (kept is not null && kept.Config.Address == entry.Address)
+            {
+                kept.Update(entry);
+                kept.MoveTo(_totals);
+                _backends[i] = kept;
+            }
+            else
+            {
+                _backends[i] = new Backend(entry, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time);
+            }
+        }
+
         _config = config;
-        _shares = Enumerable.Repeat(1.0, config.Backends.Count).ToArray();
-        _router = Router.Create(config.Routing, config.Backends);
+        _router = CreateRouter();
         _panicBelow = config.Health.PanicThresholdPercent == 0 ? 0 : (int)Math.Ceiling(config.Backends.Count * config.Health.PanicThresholdPercent / 100.0);
     }
 
@@ -32,7 +51,7 @@ public sealed class BackendSet : IServerView, IDisposable
     public Router Router => _router;
 
     /// <summary>The part of its points each backend has now (1 unless slow start is ramping it).</summary>
-    public IReadOnlyList<double> Shares => _shares;
+    public IReadOnlyList<double> Shares => _backends.Select(b => b.Share).ToArray();
 
     /// <summary>
     /// Sets backend <paramref name="index"/>'s share of its points and publishes a table built
@@ -42,13 +61,13 @@ public sealed class BackendSet : IServerView, IDisposable
     {
         lock (_shareLock)
         {
-            if (_shares[index] == share)
+            if (_backends[index].Share == share)
             {
                 return;
             }
 
-            _shares[index] = share;
-            _router = Router.Create(_config.Routing, _config.Backends, shares: _shares.All(x => x >= 1) ? null : (double[])_shares.Clone());
+            _backends[index].Share = share;
+            _router = CreateRouter();
         }
     }
 
@@ -64,6 +83,23 @@ public sealed class BackendSet : IServerView, IDisposable
     /// <summary>The backend at <paramref name="index"/>.</summary>
     public Backend this[int index] => _backends[index];
 
+    /// <summary>The index of <paramref name="backend"/> in this set, or -1.</summary>
+    public int IndexOf(Backend backend) => Array.IndexOf(_backends, backend);
+
+    /// <summary>The backend with id <paramref name="id"/>, or null.</summary>
+    public Backend? Find(string id)
+    {
+        foreach (var b in _backends)
+        {
+            if (string.Equals(b.Config.Id, id, StringComparison.Ordinal))
+            {
+                return b;
+            }
+        }
+
+        return null;
+    }
+
     /// <inheritdoc />
     public bool IsEligible(int server) => _backends[server].Eligible || (InPanic && !_backends[server].Draining);
 
@@ -75,6 +111,17 @@ public sealed class BackendSet : IServerView, IDisposable
 
     /// <inheritdoc />
     public int InFlight(int server) => _backends[server].InFlight;
+
+    private Router CreateRouter()
+    {
+        bool ramping = false;
+        foreach (var b in _backends)
+        {
+            ramping |= b.Share < 1;
+        }
+
+        return Router.Create(_config.Routing, _config.Backends, shares: ramping ? _backends.Select(b => b.Share).ToArray() : null);
+    }
 
     private int SumInFlight()
     {

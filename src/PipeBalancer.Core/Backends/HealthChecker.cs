@@ -20,13 +20,14 @@ public sealed class HealthChecker : IAsyncDisposable
 {
     private readonly BackendSet _backends;
     private readonly HealthConfig _config;
+    private readonly Dictionary<Backend, (CancellationTokenSource Stop, Task Loop)> _loops = [];
+    private readonly Lock _loopsLock = new();
     private readonly TimeProvider _time;
     private readonly IHealthObserver[] _observers;
     private readonly Func<Backend, CancellationToken, Task<bool>> _probe;
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient? _http;
-    private Task[] _loops = [];
 
     /// <summary>Creates the checker; nothing is sent until <see cref="Start"/>.</summary>
     /// <param name="backends">The backends to check.</param>
@@ -70,17 +71,51 @@ public sealed class HealthChecker : IAsyncDisposable
     }
 
     /// <summary>Starts one checking loop per backend whose checks are enabled.</summary>
-    public void Start()
+    public void Start() => Track(_backends);
+
+    /// <summary>
+    /// Checks the backends of <paramref name="set"/> from now on: loops go on for backends it
+    /// kept, start for backends it added (which wait for their checks like any other), and stop
+    /// for backends it no longer has.
+    /// </summary>
+    public void Track(BackendSet set)
     {
-        _loops = _backends.Backends
-            .Where(b => ConfigFor(b).Enabled)
-            .Select(b =>
+        lock (_loopsLock)
+        {
+            if (_stop.IsCancellationRequested)
             {
-                var c = ConfigFor(b);
+                return;
+            }
+
+            foreach (var (backend, loop) in _loops.ToArray())
+            {
+                if (set.IndexOf(backend) < 0 || !ConfigFor(backend).Enabled)
+                {
+                    // Not disposed here: the loop may still be reading its token. It ends soon.
+                    loop.Stop.Cancel();
+                    _loops.Remove(backend);
+                }
+            }
+
+            foreach (var backend in set.Backends)
+            {
+                if (_loops.ContainsKey(backend))
+                {
+                    continue;
+                }
+
+                backend.HealthPolicy(_config.UnknownTakesTraffic);
+                var c = ConfigFor(backend);
+                if (!c.Enabled)
+                {
+                    continue;
+                }
+
                 var state = new HealthState(c.Rise, c.Fall, TimeSpan.FromMilliseconds(c.IntervalMs), TimeSpan.FromMilliseconds(c.MaxBackoffMs));
-                return Task.Run(() => LoopAsync(b, state));
-            })
-            .ToArray();
+                var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                _loops[backend] = (stop, Task.Run(() => LoopAsync(backend, state, stop.Token)));
+            }
+        }
     }
 
     /// <summary>The checks for <paramref name="backend"/>: its own <c>health</c> override, or the section.</summary>
@@ -89,10 +124,16 @@ public sealed class HealthChecker : IAsyncDisposable
     /// <summary>Stops every loop.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
+        Task[] loops;
+        lock (_loopsLock)
+        {
+            _stop.Cancel();
+            loops = _loops.Values.Select(l => l.Loop).ToArray();
+        }
+
         try
         {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
+            await Task.WhenAll(loops).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -102,9 +143,8 @@ public sealed class HealthChecker : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task LoopAsync(Backend backend, HealthState state)
+    private async Task LoopAsync(Backend backend, HealthState state, CancellationToken stop)
     {
-        var stop = _stop.Token;
         var config = ConfigFor(backend);
         while (!stop.IsCancellationRequested)
         {

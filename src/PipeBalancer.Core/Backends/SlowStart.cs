@@ -4,39 +4,45 @@ namespace PipeBalancer.Backends;
 /// Slow start: when a backend recovers (Unhealthy to Healthy), it takes its share of the ring
 /// back in <see cref="Steps"/> equal steps over the configured time instead of all at once, so
 /// a cold cache is not flooded. While it is down its share is already cut to the first step.
-/// Each step publishes a new routing table; keys move only to the recovering backend.
+/// Each step publishes a new routing table; keys move only to the recovering backend. The
+/// steps go to whichever backend set is in force when they are taken.
 /// </summary>
-public sealed class SlowStart(BackendSet backends, TimeSpan duration, TimeProvider time) : IHealthObserver
+public sealed class SlowStart(Func<BackendSet> backends, TimeSpan duration, TimeProvider time) : IHealthObserver
 {
+    /// <summary>Slow start over a set that never changes.</summary>
+    public SlowStart(BackendSet backends, TimeSpan duration, TimeProvider time)
+        : this(() => backends, duration, time)
+    {
+    }
+
     /// <summary>Steps of a ramp.</summary>
     public const int Steps = 10;
 
     /// <inheritdoc />
     public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after)
     {
-        int index = IndexOf(backend);
         if (after == HealthStatus.Unhealthy)
         {
-            backends.SetShare(index, 1.0 / Steps);
+            SetShare(backend, 1.0 / Steps);
         }
         else if (after == HealthStatus.Healthy && before == HealthStatus.Unhealthy)
         {
-            _ = RampAsync(index);
+            _ = RampAsync(backend);
         }
     }
 
-    private async Task RampAsync(int index)
+    private async Task RampAsync(Backend backend)
     {
         var step = duration / Steps;
         for (int i = 1; i <= Steps; i++)
         {
-            if (backends[index].Health != HealthStatus.Healthy)
+            if (backend.Health != HealthStatus.Healthy || backend.Removed)
             {
                 // Down again: the share was cut when it fell; a new ramp starts when it recovers.
                 return;
             }
 
-            backends.SetShare(index, (double)i / Steps);
+            SetShare(backend, (double)i / Steps);
             if (i < Steps)
             {
                 await Task.Delay(step, time).ConfigureAwait(false);
@@ -44,16 +50,19 @@ public sealed class SlowStart(BackendSet backends, TimeSpan duration, TimeProvid
         }
     }
 
-    private int IndexOf(Backend backend)
+    private void SetShare(Backend backend, double share)
     {
-        for (int i = 0; i < backends.Backends.Count; i++)
+        var set = backends();
+        int index = set.IndexOf(backend);
+        if (index >= 0)
         {
-            if (ReferenceEquals(backends[i], backend))
-            {
-                return i;
-            }
+            set.SetShare(index, share);
         }
-
-        throw new ArgumentException("not a backend of this set", nameof(backend));
+        else
+        {
+            // Not in the set in force (removed, or a new set is being built): the next set
+            // builds its table from the backend's own share.
+            backend.Share = share;
+        }
     }
 }

@@ -191,6 +191,21 @@ public sealed record AdminConfig(HostPort Address)
 {
     /// <summary>The address used when lb.json has no <c>admin</c> section.</summary>
     public static readonly HostPort DefaultAddress = new("127.0.0.1", 9090);
+
+    /// <summary>The shortest token accepted: 16 characters, about 96 bits from a random base64 string.</summary>
+    public const int MinTokenLength = 16;
+
+    /// <summary>When set, every mutating admin call needs <c>Authorization: Bearer</c> with it.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Origins allowed to call the admin API from a browser; empty means CORS is off.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
+    /// <summary>Admin requests allowed per second from one client address (0: no limit).</summary>
+    public int RateLimitPerSecond { get; init; } = 100;
+
+    /// <summary>Whether the admin address only takes connections from this machine.</summary>
+    public bool IsLoopback => Address.IPAddress is { } ip ? System.Net.IPAddress.IsLoopback(ip) : Address.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>The <c>routing</c> section.</summary>

@@ -37,7 +37,7 @@ public static class ConfigLoader
     private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
     private static readonly string[] PoolProperties = ["maxIdlePerBackend"];
     private static readonly string[] ListenerProperties = ["name", "address", "mode"];
-    private static readonly string[] AdminProperties = ["address"];
+    private static readonly string[] AdminProperties = ["address", "token", "corsOrigins", "rateLimitPerSecond"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
     private static readonly string[] BackendProperties = ["id", "address", "weight", "drain", "health"];
 
@@ -80,6 +80,64 @@ public static class ConfigLoader
         }
     }
 
+    /// <summary>
+    /// Reads one <c>backends[]</c> entry from <paramref name="json"/> (the admin API's add) and
+    /// returns <paramref name="current"/> with it appended. The entry is checked exactly as in
+    /// lb.json: the same rules, a unique id and address among the backends in force, its health
+    /// override over the <c>health</c> section, and the ring size limit. Paths start at <c>$</c>.
+    /// </summary>
+    public static ConfigResult AddBackend(BalancerConfig current, string json) =>
+        Edit(current, json, (reader, root) =>
+        {
+            reader.Seed(current.Backends);
+            var entry = reader.ReadBackendEntry(root, current.Health);
+            if (entry is null)
+            {
+                return null;
+            }
+
+            var backends = current.Backends.Append(entry).ToList();
+            return reader.CheckBackendList(backends, current.Routing) ? current with { Backends = backends } : null;
+        });
+
+    /// <summary>
+    /// Reads <c>{"weight": n}</c> from <paramref name="json"/> and returns <paramref name="current"/>
+    /// with backend <paramref name="id"/>'s weight changed, checked as lb.json is.
+    /// </summary>
+    public static ConfigResult SetWeight(BalancerConfig current, string id, string json) =>
+        Edit(current, json, (reader, root) =>
+        {
+            int? weight = reader.ReadWeightBody(root);
+            if (weight is null)
+            {
+                return null;
+            }
+
+            var backends = current.Backends.Select(b => b.Id == id ? b with { Weight = weight.Value } : b).ToList();
+            return reader.CheckBackendList(backends, current.Routing) ? current with { Backends = backends } : null;
+        });
+
+    private static ConfigResult Edit(BalancerConfig current, string json, Func<Reader, JsonElement, BalancerConfig?> apply)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            string where = string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}");
+            return Failed(new ConfigError("$", $"not valid JSON at {where}: {FirstSentence(e.Message)}"));
+        }
+
+        using (document)
+        {
+            var reader = new Reader { BodyPaths = true };
+            var config = apply(reader, document.RootElement);
+            return new ConfigResult(reader.Errors.Count == 0 ? config : null, reader.Errors, reader.Warnings);
+        }
+    }
+
     private static ConfigResult Failed(ConfigError error) => new(null, [error], []);
 
     private static string FirstSentence(string message)
@@ -93,6 +151,8 @@ public static class ConfigLoader
         public List<ConfigError> Errors { get; } = [];
 
         public List<ConfigError> Warnings { get; } = [];
+
+        public bool BodyPaths { get; init; }
 
         private readonly Dictionary<string, string> _listenerNames = new(StringComparer.Ordinal);
         private readonly Dictionary<(string, int), string> _listenerAddresses = [];
@@ -411,13 +471,72 @@ public static class ConfigLoader
                 return null;
             }
 
-            if (!e.TryGetProperty("address", out _))
+            var address = e.TryGetProperty("address", out _)
+                ? ReadAddress(e, "admin", allowAnyHost: true, allowPortZero: true)
+                : AdminConfig.DefaultAddress;
+            string? token = ReadString(e, "admin", "token", required: false);
+            if (token is not null && (token.Length < AdminConfig.MinTokenLength || token.Any(char.IsWhiteSpace)))
             {
-                return new AdminConfig(AdminConfig.DefaultAddress);
+                Error("admin.token", string.Create(CultureInfo.InvariantCulture, $"must be at least {AdminConfig.MinTokenLength} characters without whitespace"));
+                token = null;
             }
 
-            var address = ReadAddress(e, "admin", allowAnyHost: true, allowPortZero: true);
-            return address is null ? null : new AdminConfig(address);
+            var origins = ReadOrigins(e);
+            int? rate = ReadInt(e, "admin", "rateLimitPerSecond", 0, 1_000_000, 100);
+            if (address is null || origins is null || rate is null)
+            {
+                return null;
+            }
+
+            var admin = new AdminConfig(address) { Token = token, CorsOrigins = origins, RateLimitPerSecond = rate.Value };
+            if (!admin.IsLoopback && token is null && !e.TryGetProperty("token", out _))
+            {
+                // The admin API changes where traffic goes: reachable from other machines, it must ask who calls.
+                Error("admin.token", $"is required when admin.address ('{address}') is not a loopback address");
+            }
+
+            return admin;
+        }
+
+        private List<string>? ReadOrigins(JsonElement admin)
+        {
+            if (!admin.TryGetProperty("corsOrigins", out var array))
+            {
+                return [];
+            }
+
+            if (array.ValueKind != JsonValueKind.Array)
+            {
+                Error("admin.corsOrigins", $"must be an array of origins, got {Describe(array)}");
+                return null;
+            }
+
+            var origins = new List<string>();
+            bool valid = true;
+            int i = 0;
+            foreach (var item in array.EnumerateArray())
+            {
+                string path = string.Create(CultureInfo.InvariantCulture, $"admin.corsOrigins[{i++}]");
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    Error(path, $"must be a string, got {Describe(item)}");
+                    valid = false;
+                    continue;
+                }
+
+                string text = item.GetString()!;
+                if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") ||
+                    uri.PathAndQuery != "/" || text.EndsWith('/') || uri.UserInfo.Length != 0)
+                {
+                    Error(path, $"must be an origin like \"https://ops.example.com\" (scheme, host, optional port; no path), got \"{text}\"");
+                    valid = false;
+                    continue;
+                }
+
+                origins.Add(text);
+            }
+
+            return valid ? origins : null;
         }
 
         private RoutingConfig? ReadRouting(JsonElement root)
@@ -520,6 +639,52 @@ public static class ConfigLoader
             return id is null || address is null || weight is null || drain is null ? null : new BackendConfig(id, address, weight.Value) { Drain = drain.Value };
         }
 
+        // The backends in force, so that a new entry is checked against them as against earlier entries of the file.
+        public void Seed(IReadOnlyList<BackendConfig> backends)
+        {
+            for (int i = 0; i < backends.Count; i++)
+            {
+                string path = string.Create(CultureInfo.InvariantCulture, $"backends[{i}]");
+                _backendIds.TryAdd(backends[i].Id, path);
+                _backendAddresses.TryAdd(Normalize(backends[i].Address), path);
+            }
+        }
+
+        public BackendConfig? ReadBackendEntry(JsonElement e, HealthConfig global)
+        {
+            var entry = ReadBackend(e, "$");
+            if (entry is not null && e.TryGetProperty("health", out var health) && ExpectObject(health, "$.health", HealthProperties))
+            {
+                var merged = ReadHealthObject(health, "$.health", global);
+                return merged is null ? null : entry with { Health = merged };
+            }
+
+            return entry;
+        }
+
+        public int? ReadWeightBody(JsonElement e)
+        {
+            if (!ExpectObject(e, "$", ["weight"]))
+            {
+                return null;
+            }
+
+            if (!e.TryGetProperty("weight", out _))
+            {
+                Error("$.weight", "is required");
+                return null;
+            }
+
+            return ReadInt(e, "$", "weight", 1, 1000, 1);
+        }
+
+        public bool CheckBackendList(List<BackendConfig> backends, RoutingConfig routing)
+        {
+            int before = Errors.Count;
+            CheckBackends(backends!, routing);
+            return Errors.Count == before;
+        }
+
         private void CheckListeners(List<ListenerConfig?>? listeners, AdminConfig? admin)
         {
             if (listeners is null || admin is null)
@@ -586,7 +751,8 @@ public static class ConfigLoader
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in e.EnumerateObject())
             {
-                string where = path == "$" ? property.Name : $"{path}.{property.Name}";
+                // lb.json paths start at the root's members ("routing.key"); a request body's at "$".
+                string where = path == "$" && !BodyPaths ? property.Name : $"{path}.{property.Name}";
                 if (!seen.Add(property.Name))
                 {
                     Error(where, "appears twice in the same object");

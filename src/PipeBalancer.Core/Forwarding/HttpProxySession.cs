@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -49,6 +50,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private volatile bool _clientTimedOut;
     private volatile bool _backendTimedOut;
     private RejectReason _uploadError;
+    private bool _badResponse;
 
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
     // exchange ends so that a request without a body can be sent again on a fresh connection.
@@ -225,7 +227,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     // No server left: with nothing eligible, 503; when every server tried
                     // failed, 502 (or 504 when the last one timed out).
                     ReleaseHead(buffer.End);
-                    await SendAsync(!tried ? ProxyErrors.Unavailable : _backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
+                    await SendAsync(!tried ? 503 : _backendTimedOut ? 504 : 502).ConfigureAwait(false);
                     return;
                 }
 
@@ -254,6 +256,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     backend.Begin();
                     _state.Counters.Request();
                     bool reused = connection.Reused;
+                    long sentAt = Stopwatch.GetTimestamp();
                     bool keepConnection = false;
                     bool hasBody = _request.HasBody;
                     bool responseStarted = false;
@@ -283,6 +286,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
                         // Response head, after any 1xx (100 Continue is relayed, and the client then sends its body).
                         _backendTimedOut = false;
+                        _badResponse = false;
                         Volatile.Write(ref _backendDeadline, Now + snapshot.Config.Timeouts.ResponseHeadMs);
                         _watchedBackend = connection;
                         bool relayedInformational = false;
@@ -328,6 +332,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                             if (status == ParseStatus.Error || result.IsCompleted)
                             {
                                 connection.Input.AdvanceTo(response.End);
+                                _badResponse = status == ParseStatus.Error;
                                 bool nothingReceived = response.IsEmpty && status != ParseStatus.Error && !relayedInformational;
                                 if (nothingReceived && reused && (!hasBody || _replaying) && _request.IsIdempotent)
                                 {
@@ -353,9 +358,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
                         _watchedBackend = null;
                         Volatile.Write(ref _backendDeadline, long.MaxValue);
+                        backend.Stats.Response(_response.Status, sentAt);
                         if (_response.Status >= 500 && snapshot.Config.Circuit.Count5xx)
                         {
-                            backend.RecordFailure();
+                            backend.RecordFailure(BackendErrorKind.Status5xx);
                         }
                         else
                         {
@@ -431,6 +437,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         _watchedBackend = null;
                         Volatile.Write(ref _backendDeadline, long.MaxValue);
                         backend.End();
+                        connection.Account(backend.Stats);
                         if (keepConnection && !backend.Draining)
                         {
                             backend.Pool.Return(connection);
@@ -450,7 +457,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
                     if (outcome == Outcome.BackendFailed)
                     {
-                        backend.RecordFailure();
+                        backend.RecordFailure(_backendTimedOut ? BackendErrorKind.Timeout : _badResponse ? BackendErrorKind.BadResponse : BackendErrorKind.Reset);
 
                         // Sent, but no response byte reached the client: a request that is
                         // safe to repeat (idempotent, and without a body or with one small
@@ -478,7 +485,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         case Outcome.KeepAlive:
                             goto NextRequest;
                         case Outcome.BackendFailed:
-                            await SendAsync(_backendTimedOut ? ProxyErrors.GatewayTimeout : ProxyErrors.BadGateway).ConfigureAwait(false);
+                            await SendAsync(_backendTimedOut ? 504 : 502).ConfigureAwait(false);
                             return;
                         case Outcome.Abort:
                             _connection.Abort(new ConnectionAbortedException("the backend failed after the response had started"));
@@ -586,12 +593,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     {
         try
         {
-            return await BackendConnection.ConnectAsync(backend.EndPoint, snapshot.Config.Timeouts.ConnectMs, _state.BackendPipeOptions, _state.BackendPipeOptions)
+            return await BackendConnection.ConnectAsync(backend.EndPoint, snapshot.Config.Timeouts.ConnectMs, _state.BackendPipeOptions, _state.BackendPipeOptions, backend.Stats)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException or IOException)
         {
-            backend.RecordFailure();
+            backend.RecordFailure(BackendErrorKind.Connect);
             Log.ConnectFailed(_state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
             return null;
         }
@@ -953,7 +960,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RejectAsync(RejectReason reason)
     {
-        _state.Counters.Rejection();
+        _state.Counters.Rejection(reason);
         Log.Rejected(_state.Logger, _connection.ConnectionId, reason);
         _clientOut.Write(Rejections.Response(reason));
         await _clientOut.FlushAsync().ConfigureAwait(false);
@@ -961,10 +968,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendAsync(byte[] response)
+    private async ValueTask SendAsync(int status)
     {
-        _state.Counters.BackendError();
-        _clientOut.Write(response);
+        _state.Counters.BackendError(status);
+        _clientOut.Write(ProxyErrors.For(status));
         await _clientOut.FlushAsync().ConfigureAwait(false);
         await _clientOut.CompleteAsync().ConfigureAwait(false);
     }

@@ -13,4 +13,12 @@ internal static class ProxyErrors
 
     /// <summary>504: the backend did not answer within the response timeout.</summary>
     public static readonly byte[] GatewayTimeout = ErrorResponse.Build(504, "504 Gateway Timeout: the backend did not respond in time\n", "Connection: close\r\n");
+
+    /// <summary>The response for <paramref name="status"/> (502, 503 or 504).</summary>
+    public static byte[] For(int status) => status switch
+    {
+        503 => Unavailable,
+        504 => GatewayTimeout,
+        _ => BadGateway,
+    };
 }

@@ -3,6 +3,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
+using PipeBalancer.Http1;
 
 namespace PipeBalancer.Forwarding;
 
@@ -12,13 +13,15 @@ namespace PipeBalancer.Forwarding;
 /// </summary>
 public sealed class ProxyState : IAsyncDisposable
 {
+    private readonly Lock _applyLock = new();
+    private readonly List<Backend> _retired = [];
     private volatile ProxySnapshot _current;
     private int _disposed;
 
     /// <summary>Creates the state for <paramref name="config"/>.</summary>
     public ProxyState(BalancerConfig config, MemoryPool<byte> memoryPool, ILoggerFactory loggerFactory)
     {
-        _current = new ProxySnapshot(config);
+        _current = new ProxySnapshot(config, new BackendSet(config), generation: 1, changedAtRuntime: false);
         Logger = loggerFactory.CreateLogger("PipeBalancer.Forwarding");
 
         // Backpressure: a backend is read no further ahead of a slow client than this, so a
@@ -45,7 +48,7 @@ public sealed class ProxyState : IAsyncDisposable
             var observers = new List<IHealthObserver> { new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health")) };
             if (config.Health.SlowStartMs > 0)
             {
-                observers.Add(new SlowStart(_current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
+                observers.Add(new SlowStart(() => Current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
             }
 
             Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System, observers);
@@ -67,11 +70,89 @@ public sealed class ProxyState : IAsyncDisposable
     /// <summary>Totals since start.</summary>
     public ProxyCounters Counters { get; } = new();
 
+    /// <summary>When the balancer was created (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Whether every listener is bound and accepting (set by the host).</summary>
+    public bool Listening { get; set; }
+
+    /// <summary>Backends removed since start: their counters still belong in the totals.</summary>
+    public IReadOnlyList<Backend> Retired
+    {
+        get
+        {
+            lock (_applyLock)
+            {
+                return _retired.ToArray();
+            }
+        }
+    }
+
     internal Heartbeat Heartbeat { get; }
 
     internal PipeOptions BackendPipeOptions { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>
+    /// Puts <paramref name="config"/> in force with one snapshot swap: the next request routes on
+    /// it, requests in flight finish on the snapshot they read. Backends with the same id and
+    /// address keep their state; removed ones stop taking requests and close their idle
+    /// connections. <paramref name="runtimeEdit"/> says whether the change came through the admin API
+    /// (a runtime change, replaced by the next file reload) rather than from the file.
+    /// </summary>
+    public ProxySnapshot Apply(BalancerConfig config, bool runtimeEdit)
+    {
+        lock (_applyLock)
+        {
+            return ApplyLocked(config, runtimeEdit ? [] : null);
+        }
+    }
+
+    /// <summary>
+    /// Applies an edit of the configuration in force (the admin API's add, remove, weight and
+    /// drain), built by <paramref name="edit"/> from the current config under the same lock, so
+    /// two edits never lose one another. Returns the edit's result; the config is applied only
+    /// when it carries one.
+    /// </summary>
+    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit, params string[] changedIds)
+    {
+        lock (_applyLock)
+        {
+            var result = edit(_current.Config);
+            if (result.Config is not null)
+            {
+                ApplyLocked(result.Config, changedIds);
+            }
+
+            return result;
+        }
+    }
+
+    private ProxySnapshot ApplyLocked(BalancerConfig config, string[]? runtimeIds)
+    {
+        var before = _current;
+        var set = new BackendSet(config, previous: before.Backends);
+        foreach (var backend in set.Backends)
+        {
+            // A file reload replaces every runtime change; an edit marks what it touched.
+            backend.ChangedAtRuntime = runtimeIds is not null && (backend.ChangedAtRuntime || runtimeIds.Contains(backend.Config.Id));
+        }
+
+        var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeIds is not null);
+        _current = next;
+        Health?.Track(set);
+        foreach (var old in before.Backends.Backends)
+        {
+            if (set.IndexOf(old) < 0)
+            {
+                old.Retire();
+                _retired.Add(old);
+            }
+        }
+
+        return next;
+    }
 
     /// <summary>Stops health checks and the heartbeat, and closes idle backend connections.</summary>
     public async ValueTask DisposeAsync()
@@ -89,16 +170,22 @@ public sealed class ProxyState : IAsyncDisposable
 
         Heartbeat.Dispose();
         _current.Backends.Dispose();
+        foreach (var b in Retired)
+        {
+            b.Dispose();
+        }
     }
 }
 
 /// <summary>One configuration in force: read once per request, never changed.</summary>
 public sealed class ProxySnapshot
 {
-    internal ProxySnapshot(BalancerConfig config)
+    internal ProxySnapshot(BalancerConfig config, BackendSet backends, long generation, bool changedAtRuntime)
     {
         Config = config;
-        Backends = new BackendSet(config);
+        Backends = backends;
+        Generation = generation;
+        ChangedAtRuntime = changedAtRuntime;
     }
 
     /// <summary>The configuration.</summary>
@@ -106,25 +193,44 @@ public sealed class ProxySnapshot
 
     /// <summary>The backends and routing table.</summary>
     public BackendSet Backends { get; }
+
+    /// <summary>1 for the configuration read at start, one more for each change applied since.</summary>
+    public long Generation { get; }
+
+    /// <summary>Whether the admin API has changed the backends since the file was last applied.</summary>
+    public bool ChangedAtRuntime { get; }
 }
 
-/// <summary>Totals since start, updated with one interlocked add each.</summary>
+/// <summary>
+/// Totals since start that belong to no backend, updated with one interlocked add each:
+/// requests forwarded, client connections, and the answers the balancer makes itself.
+/// </summary>
 public sealed class ProxyCounters
 {
+    private readonly long[] _rejections = new long[Enum.GetValues<RejectReason>().Length];
+    private readonly long[] _ownResponses = new long[StatusClasses.Count];
     private long _requests;
-    private long _rejected;
-    private long _backendErrors;
+    private long _noBackend;
     private long _openConnections;
     private long _retries;
 
-    /// <summary>Requests forwarded to a backend.</summary>
+    /// <summary>Requests forwarded to a backend (a retried request counts once per attempt).</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
     /// <summary>Requests refused before reaching a backend (malformed, too large, timed out).</summary>
-    public long Rejected => Interlocked.Read(ref _rejected);
+    public long Rejected => _rejections.Sum();
+
+    /// <summary>Requests refused for <paramref name="reason"/>.</summary>
+    public long Rejections(RejectReason reason) => Interlocked.Read(ref _rejections[(int)reason]);
+
+    /// <summary>Requests answered 503 because no backend could be chosen.</summary>
+    public long NoBackend => Interlocked.Read(ref _noBackend);
+
+    /// <summary>Responses the balancer made itself (rejections, 502, 503, 504), by status class.</summary>
+    public long OwnResponses(int statusClass) => Interlocked.Read(ref _ownResponses[statusClass]);
 
     /// <summary>Requests answered 502, 503 or 504 by the balancer.</summary>
-    public long BackendErrors => Interlocked.Read(ref _backendErrors);
+    public long BackendErrors => Interlocked.Read(ref _ownResponses[4]) - RejectedWith5xx();
 
     /// <summary>Requests sent again to another server after a failure.</summary>
     public long Retries => Interlocked.Read(ref _retries);
@@ -134,13 +240,39 @@ public sealed class ProxyCounters
 
     internal void Request() => Interlocked.Increment(ref _requests);
 
-    internal void Rejection() => Interlocked.Increment(ref _rejected);
+    internal void Rejection(RejectReason reason)
+    {
+        Interlocked.Increment(ref _rejections[(int)reason]);
+        Interlocked.Increment(ref _ownResponses[StatusClasses.Of(Http1.Rejections.StatusCode(reason))]);
+    }
 
-    internal void BackendError() => Interlocked.Increment(ref _backendErrors);
+    internal void BackendError(int status)
+    {
+        if (status == 503)
+        {
+            Interlocked.Increment(ref _noBackend);
+        }
+
+        Interlocked.Increment(ref _ownResponses[StatusClasses.Of(status)]);
+    }
 
     internal void Opened() => Interlocked.Increment(ref _openConnections);
 
     internal void Retry() => Interlocked.Increment(ref _retries);
 
     internal void Closed() => Interlocked.Decrement(ref _openConnections);
+
+    private long RejectedWith5xx()
+    {
+        long total = 0;
+        for (int i = 0; i < _rejections.Length; i++)
+        {
+            if (Http1.Rejections.StatusCode((RejectReason)i) >= 500)
+            {
+                total += Interlocked.Read(ref _rejections[i]);
+            }
+        }
+
+        return total;
+    }
 }

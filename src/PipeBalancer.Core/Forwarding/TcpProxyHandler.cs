@@ -33,12 +33,13 @@ public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
             backend = backends[server];
             try
             {
-                upstream = await BackendConnection.ConnectAsync(backend.EndPoint, snapshot.Config.Timeouts.ConnectMs, state.BackendPipeOptions, state.BackendPipeOptions)
+                upstream = await BackendConnection.ConnectAsync(backend.EndPoint, snapshot.Config.Timeouts.ConnectMs, state.BackendPipeOptions, state.BackendPipeOptions,
+                    backend.Stats)
                     .ConfigureAwait(false);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
-                backend.RecordFailure();
+                backend.RecordFailure(BackendErrorKind.Connect);
                 Log.ConnectFailed(state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
             }
         }
@@ -59,6 +60,7 @@ public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         finally
         {
             backend.End();
+            upstream.Account(backend.Stats);
             upstream.Dispose();
         }
     }

@@ -2,6 +2,9 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,18 +20,28 @@ namespace PipeBalancer.Hosting;
 /// </summary>
 internal sealed class BalancerHost : IAsyncDisposable
 {
-    private const string AdminListener = "$admin";
-    private readonly WebApplication _app;
-    private readonly Dictionary<string, ListenOptions> _listenOptions = new(StringComparer.Ordinal);
+    private readonly WebApplication _proxy;
+    private readonly WebApplication _admin;
+    private readonly Dictionary<string, ListenOptions> _listenOptions;
 
-    private BalancerHost(WebApplication app, ProxyState state)
+    private BalancerHost(WebApplication proxy, WebApplication admin, ProxyState state, Dictionary<string, ListenOptions> listenOptions)
     {
-        _app = app;
+        _proxy = proxy;
+        _admin = admin;
         State = state;
+        _listenOptions = listenOptions;
     }
 
     /// <summary>Where the admin app is bound.</summary>
-    public IPEndPoint AdminEndPoint => EndPoint(AdminListener);
+    public IPEndPoint AdminEndPoint
+    {
+        get
+        {
+            var address = _admin.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            var uri = new Uri(address);
+            return new IPEndPoint(IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) ? ip : IPAddress.Loopback, uri.Port);
+        }
+    }
 
     /// <summary>The shared proxy state (configuration, backends, routing).</summary>
     public ProxyState State { get; }
@@ -36,18 +49,9 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <summary>Builds the host for <paramref name="config"/>; nothing listens until <see cref="StartAsync"/>.</summary>
     public static BalancerHost Create(BalancerConfig config, Action<ILoggingBuilder>? logging = null)
     {
+        logging ??= DefaultLogging;
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging is null)
-        {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-            builder.Logging.SetMinimumLevel(LogLevel.Information);
-            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        }
-        else
-        {
-            logging(builder.Logging);
-        }
+        logging(builder.Logging);
 
         // Continuations of socket operations run on the I/O thread instead of hopping to the
         // thread pool (measured: with inline socket completions, parity with HAProxy).
@@ -85,37 +89,26 @@ internal sealed class BalancerHost : IAsyncDisposable
                     kestrel.ListenLocalhost(address.Port, Configure);
                 }
             }
-
-            // The admin app shares the process but never a proxy listener.
-            var admin = config.Admin.Address;
-            void ConfigureAdmin(ListenOptions options) => listenOptions[AdminListener] = options;
-            if (admin.IPAddress is { } adminIp)
-            {
-                kestrel.Listen(adminIp, admin.Port, ConfigureAdmin);
-            }
-            else if (admin.Host == "*")
-            {
-                kestrel.ListenAnyIP(admin.Port, ConfigureAdmin);
-            }
-            else
-            {
-                kestrel.ListenLocalhost(admin.Port, ConfigureAdmin);
-            }
         });
 
         builder.Services.AddSingleton(sp => new ProxyState(
             config,
             System.Buffers.MemoryPool<byte>.Shared,
             sp.GetRequiredService<ILoggerFactory>()));
-        var app = builder.Build();
-        var host = new BalancerHost(app, app.Services.GetRequiredService<ProxyState>());
-        app.Run(context => Admin.AdminEndpoints.HandleAsync(context, host.State, Cli.Version));
-        foreach (var (name, options) in listenOptions)
-        {
-            host._listenOptions[name] = options;
-        }
+        var proxy = builder.Build();
+        var state = proxy.Services.GetRequiredService<ProxyState>();
 
-        return host;
+        // The admin side app: a second Kestrel server in this process, on its own address.
+        var admin = Admin.AdminApp.Build(state, config.Admin, Cli.Version, logging);
+        return new BalancerHost(proxy, admin, state, listenOptions);
+    }
+
+    private static void DefaultLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o => o.SingleLine = true);
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 
     /// <summary>
@@ -138,25 +131,34 @@ internal sealed class BalancerHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Binds every listener and starts accepting.</summary>
+    /// <summary>Binds every listener and the admin app, and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
+        await _proxy.StartAsync(cancellationToken).ConfigureAwait(false);
+        State.Listening = true;
         State.StartHealthChecks();
     }
 
     /// <summary>Stops accepting and closes connections.</summary>
-    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        State.Listening = false;
+        await _proxy.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _admin.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Waits until the host is shut down (Ctrl+C, SIGTERM).</summary>
-    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+    public Task WaitForShutdownAsync() => _proxy.WaitForShutdownAsync();
 
     /// <summary>Where listener <paramref name="name"/> is bound (with the real port when lb.json said 0).</summary>
     public IPEndPoint EndPoint(string name) => _listenOptions[name].IPEndPoint!;
 
     public async ValueTask DisposeAsync()
     {
-        await _app.DisposeAsync().ConfigureAwait(false);
+        State.Listening = false;
+        await _proxy.DisposeAsync().ConfigureAwait(false);
+        await _admin.DisposeAsync().ConfigureAwait(false);
         await State.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -76,9 +76,9 @@ public sealed class CircuitBreakerTests
     [Test]
     public void PassingActiveCheck_ClosesAHalfOpenCircuit()
     {
-        var backend = new Backend(TestBackends.Backend("b", 1), 4, new BackendTotals(1, false),
+        var backend = new Backend(TestBackends.Backend("b", 1), 4, new BackendTotals(false),
             PipeBalancer.Configuration.CircuitConfig.Default with { ConsecutiveFailures = 1, CooldownMs = 1000 }, _time);
-        backend.RecordFailure();
+        backend.RecordFailure(BackendErrorKind.Reset);
         Assert.That(backend.Eligible, Is.False);
         backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
         Assert.That(backend.Circuit.State, Is.EqualTo(CircuitState.Open), "a check during the cool-down does not end it");

@@ -1,0 +1,316 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using PipeBalancer.Configuration;
+using PipeBalancer.Forwarding;
+
+namespace PipeBalancer.Admin;
+
+/// <summary>
+/// The admin API's routes. Reads: <c>/healthz</c>, <c>/readyz</c>, <c>/api/stats</c>,
+/// <c>/api/servers</c>, <c>/api/servers/{id}</c> and the dashboard at <c>/</c>. Changes:
+/// add, remove, weight, drain and undrain, each applied through one snapshot swap and, when
+/// <c>admin.token</c> is set, only with <c>Authorization: Bearer</c> and that token. Handlers
+/// are plain request delegates: nothing is bound by reflection (Native AOT).
+/// </summary>
+internal sealed class AdminApi(ProxyState state, AdminConfig config, string version)
+{
+    private const int MaxBodyBytes = 64 * 1024;
+    private static readonly Lazy<byte[]> Dashboard = new(LoadDashboard);
+    private readonly byte[]? _tokenHash = config.Token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(config.Token));
+
+    public void Map(IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/", DashboardAsync);
+        routes.MapGet("/healthz", context => TextAsync(context, 200, "ok\n"));
+        routes.MapGet("/readyz", ReadyAsync);
+        routes.MapGet("/api/stats", context => JsonAsync(context, 200, json => StatsJson.WriteStats(json, state, version)));
+        routes.MapGet("/api/servers", context => JsonAsync(context, 200, json => StatsJson.WriteServers(json, state.Current.Backends)));
+        routes.MapGet("/api/servers/{id}", GetServerAsync);
+        routes.MapPost("/api/servers", AddServerAsync);
+        routes.MapDelete("/api/servers/{id}", RemoveServerAsync);
+        routes.MapPut("/api/servers/{id}/weight", SetWeightAsync);
+        routes.MapPost("/api/servers/{id}/drain", context => SetDrainAsync(context, drain: true));
+        routes.MapPost("/api/servers/{id}/undrain", context => SetDrainAsync(context, drain: false));
+    }
+
+    /// <summary>Answers a path no route matched.</summary>
+    public static Task NotFoundAsync(HttpContext context) =>
+        Problem.WriteAsync(context, 404, "Not Found", $"no admin endpoint at {context.Request.Path}; see docs/admin.md");
+
+    private static Task TextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text);
+    }
+
+    private static async Task JsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            write(json);
+        }
+
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.Headers.CacheControl = "no-store";
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task DashboardAsync(HttpContext context)
+    {
+        var page = Dashboard.Value;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.ContentLength = page.Length;
+        await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static byte[] LoadDashboard()
+    {
+        using var stream = typeof(AdminApi).Assembly.GetManifestResourceStream("PipeBalancer.Admin.dashboard.html")
+            ?? throw new InvalidOperationException("the dashboard page is not embedded in the assembly");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private Task ReadyAsync(HttpContext context)
+    {
+        if (StatsJson.IsReady(state))
+        {
+            return TextAsync(context, 200, "ready\n");
+        }
+
+        return TextAsync(context, 503, state.Listening ? "not ready: no eligible backend\n" : "not ready: listeners not bound\n");
+    }
+
+    private Task GetServerAsync(HttpContext context)
+    {
+        string id = RouteId(context);
+        var set = state.Current.Backends;
+        var backend = set.Find(id);
+        if (backend is null)
+        {
+            return UnknownServerAsync(context, id);
+        }
+
+        double share = set.Router.KeySpaceShares()[set.IndexOf(backend)];
+        return JsonAsync(context, 200, json => StatsJson.WriteBackend(json, backend, share));
+    }
+
+    private async Task AddServerAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        string? body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+
+        string? id = null;
+        var result = state.Edit(current =>
+        {
+            var added = ConfigLoader.AddBackend(current, body);
+            id = added.Config?.Backends[^1].Id;
+            return added;
+        }, RuntimeIds(body));
+        if (!result.IsValid)
+        {
+            await Problem.WriteAsync(context, 400, "Invalid server", "the server was not added; every error is listed with its JSON path", result.Errors).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers.Location = "/api/servers/" + id;
+        await WriteServerAsync(context, 201, id!).ConfigureAwait(false);
+    }
+
+    private async Task RemoveServerAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        string id = RouteId(context);
+        bool found = false;
+        var result = state.Edit(current =>
+        {
+            found = current.Backends.Any(b => b.Id == id);
+            if (!found)
+            {
+                return new ConfigResult(null, [new ConfigError("id", $"no server '{id}'")], []);
+            }
+
+            if (current.Backends.Count == 1)
+            {
+                return new ConfigResult(null, [new ConfigError("backends", "the last server cannot be removed; add another first")], []);
+            }
+
+            return new ConfigResult(current with { Backends = current.Backends.Where(b => b.Id != id).ToList() }, [], []);
+        });
+        if (!found)
+        {
+            await UnknownServerAsync(context, id).ConfigureAwait(false);
+        }
+        else if (!result.IsValid)
+        {
+            await Problem.WriteAsync(context, 409, "Conflict", result.Errors[0].Reason, result.Errors).ConfigureAwait(false);
+        }
+        else
+        {
+            context.Response.StatusCode = 204;
+        }
+    }
+
+    private async Task SetWeightAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        string id = RouteId(context);
+        string? body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+
+        bool found = false;
+        var result = state.Edit(current =>
+        {
+            found = current.Backends.Any(b => b.Id == id);
+            return found ? ConfigLoader.SetWeight(current, id, body) : new ConfigResult(null, [], []);
+        }, id);
+        if (!found)
+        {
+            await UnknownServerAsync(context, id).ConfigureAwait(false);
+        }
+        else if (!result.IsValid)
+        {
+            await Problem.WriteAsync(context, 400, "Invalid weight", "the weight was not changed", result.Errors).ConfigureAwait(false);
+        }
+        else
+        {
+            await WriteServerAsync(context, 200, id).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SetDrainAsync(HttpContext context, bool drain)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        string id = RouteId(context);
+        bool found = false;
+        state.Edit(current =>
+        {
+            found = current.Backends.Any(b => b.Id == id);
+            return found
+                ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
+                : new ConfigResult(null, [], []);
+        }, id);
+        if (!found)
+        {
+            await UnknownServerAsync(context, id).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteServerAsync(context, 200, id).ConfigureAwait(false);
+    }
+
+    private Task WriteServerAsync(HttpContext context, int status, string id)
+    {
+        var set = state.Current.Backends;
+        var backend = set.Find(id)!;
+        double share = set.Router.KeySpaceShares()[set.IndexOf(backend)];
+        return JsonAsync(context, status, json => StatsJson.WriteBackend(json, backend, share));
+    }
+
+    private static Task UnknownServerAsync(HttpContext context, string id) =>
+        Problem.WriteAsync(context, 404, "Not Found", $"no server '{id}'");
+
+    private static string RouteId(HttpContext context) => (string)context.Request.RouteValues["id"]!;
+
+    // The id the body names, so that the edit marks it as changed at run time.
+    private static string[] RuntimeIds(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+                ? [id.GetString()!]
+                : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+
+    private async Task<bool> AuthorizedAsync(HttpContext context)
+    {
+        if (_tokenHash is null)
+        {
+            return true;
+        }
+
+        string header = context.Request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            // Hashing both sides first makes the comparison's time independent of the length too.
+            var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()));
+            if (CryptographicOperations.FixedTimeEquals(presented, _tokenHash))
+            {
+                return true;
+            }
+        }
+
+        context.Response.Headers.WWWAuthenticate = "Bearer realm=\"pipebalancer-admin\"";
+        await Problem.WriteAsync(context, 401, "Unauthorized", "this call changes the balancer and needs 'Authorization: Bearer <admin.token>'").ConfigureAwait(false);
+        return false;
+    }
+
+    private static async Task<string?> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            await Problem.WriteAsync(context, 413, "Content Too Large", $"the body may be at most {MaxBodyBytes} bytes").ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            if (text.Length > MaxBodyBytes)
+            {
+                await Problem.WriteAsync(context, 413, "Content Too Large", $"the body may be at most {MaxBodyBytes} bytes").ConfigureAwait(false);
+                return null;
+            }
+
+            return text;
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
+        {
+            await Problem.WriteAsync(context, e.StatusCode, "Bad Request", e.Message).ConfigureAwait(false);
+            return null;
+        }
+    }
+}

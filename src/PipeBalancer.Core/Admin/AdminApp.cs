@@ -1,0 +1,107 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using PipeBalancer.Configuration;
+using PipeBalancer.Forwarding;
+
+namespace PipeBalancer.Admin;
+
+/// <summary>
+/// The side app: a Kestrel server of its own on <c>admin.address</c>, in the balancer's
+/// process but never on a proxy listener, serving the admin API, <c>/metrics</c> and the
+/// dashboard. It is rate limited per client address (health probes excepted) and answers
+/// CORS only for <c>admin.corsOrigins</c>.
+/// </summary>
+public static class AdminApp
+{
+    /// <summary>Builds the admin app over <paramref name="state"/>; nothing listens until it is started.</summary>
+    public static WebApplication Build(ProxyState state, AdminConfig config, string version, Action<ILoggingBuilder> logging)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        logging(builder.Logging);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            var address = config.Address;
+            if (address.IPAddress is { } ip)
+            {
+                kestrel.Listen(ip, address.Port);
+            }
+            else if (address.Host == "*")
+            {
+                kestrel.ListenAnyIP(address.Port);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(address.Port);
+            }
+        });
+
+        // Created by the container so that it is disposed (and its meter with it) with the app.
+        builder.Services.AddSingleton(_ => new BalancerMetrics(state, version));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("pipebalancer", serviceVersion: version, autoGenerateServiceInstanceId: false))
+            .WithMetrics(m => m
+            .AddMeter(BalancerMetrics.MeterName)
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+
+        if (config.CorsOrigins.Count > 0)
+        {
+            builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+                .WithOrigins([.. config.CorsOrigins])
+                .WithMethods("GET", "POST", "PUT", "DELETE")
+                .WithHeaders("Authorization", "Content-Type")));
+        }
+
+        if (config.RateLimitPerSecond > 0)
+        {
+            builder.Services.AddRateLimiter(limiter =>
+            {
+                limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context =>
+                    context.Request.Path.Value is "/healthz" or "/readyz"
+                        ? RateLimitPartition.GetNoLimiter(IPAddress.None)
+                        : RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress ?? IPAddress.None, _ => new TokenBucketRateLimiterOptions
+                        {
+                            TokenLimit = config.RateLimitPerSecond,
+                            TokensPerPeriod = config.RateLimitPerSecond,
+                            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                            QueueLimit = 0,
+                            AutoReplenishment = true,
+                        }));
+                limiter.OnRejected = (rejected, _) =>
+                {
+                    rejected.HttpContext.Response.Headers.RetryAfter = "1";
+                    return new ValueTask(Problem.WriteAsync(rejected.HttpContext, 429, "Too Many Requests",
+                        $"more than {config.RateLimitPerSecond} admin requests a second from this address (admin.rateLimitPerSecond)"));
+                };
+            });
+        }
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<BalancerMetrics>();
+        if (config.CorsOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
+        if (config.RateLimitPerSecond > 0)
+        {
+            app.UseRateLimiter();
+        }
+
+        new AdminApi(state, config, version).Map(app);
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapFallback(AdminApi.NotFoundAsync);
+        return app;
+    }
+}
