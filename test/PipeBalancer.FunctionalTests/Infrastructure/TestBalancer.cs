@@ -25,6 +25,11 @@ public sealed class TestBalancer : IAsyncDisposable
 
     public PipeBalancer.Forwarding.ProxyState State => _host.State;
 
+    /// <summary>The admin side app (stats, metrics, management, dashboard).</summary>
+    public Uri AdminUrl => new($"http://127.0.0.1:{_host.AdminEndPoint.Port}");
+
+    public HttpClient CreateAdminClient() => new() { BaseAddress = AdminUrl, Timeout = TimeSpan.FromSeconds(30) };
+
     public static async Task<TestBalancer> StartAsync(IEnumerable<(string Id, int Port)> backends, Func<BalancerConfig, BalancerConfig>? configure = null, ListenerMode mode = ListenerMode.Http)
     {
         var config = new BalancerConfig(
