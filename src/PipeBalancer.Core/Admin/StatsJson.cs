@@ -55,10 +55,9 @@ internal static class StatsJson
         json.WriteStartObject("clientErrors");
         foreach (var reason in Enum.GetValues<RejectReason>())
         {
-            long n = counters.Rejections(reason);
-            if (n != 0)
+            if (reason != RejectReason.None)
             {
-                json.WriteNumber(Names.Of(reason), n);
+                json.WriteNumber(Names.Of(reason), counters.Rejections(reason));
             }
         }
 

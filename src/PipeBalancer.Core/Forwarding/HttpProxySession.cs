@@ -191,6 +191,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             Volatile.Write(ref _clientDeadline, long.MaxValue);
+
+            // The snapshot read above may be older than this request (the connection sat idle
+            // through a change): the request routes on the configuration in force now.
+            snapshot = _state.Current;
+            config = snapshot.Config;
+            limits = config.Limits;
             var bodyStart = buffer.GetPosition(consumed);
             var early = CheckBodyBeforeForwarding(buffer.Slice(bodyStart), limits);
             if (early != RejectReason.None)

@@ -12,7 +12,7 @@ public sealed class BackendFailureTests
     [Test]
     public async Task RefusedConnection_Gives502()
     {
-        int closedPort = FreePort();
+        int closedPort = RawBackend.UnusedPort();
         await using var balancer = await TestBalancer.StartAsync([("gone", closedPort)]);
         using var client = await RawClient.ConnectAsync(balancer.EndPoint);
         await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -28,7 +28,7 @@ public sealed class BackendFailureTests
     public async Task RefusedConnection_IsRetriedOnTheNextServerClockwise_ForAnyMethod()
     {
         await using var live = await TestBackend.StartAsync("live");
-        await using var balancer = await TestBalancer.StartAsync([("dead", FreePort()), ("live", live.Port)]);
+        await using var balancer = await TestBalancer.StartAsync([("dead", RawBackend.UnusedPort()), ("live", live.Port)]);
         using var client = balancer.CreateClient();
         for (int i = 0; i < 20; i++)
         {
@@ -242,10 +242,4 @@ public sealed class BackendFailureTests
         socket.Close();
     });
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

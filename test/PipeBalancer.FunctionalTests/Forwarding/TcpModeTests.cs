@@ -59,7 +59,7 @@ public sealed class TcpModeTests
     [Test]
     public async Task SameClientAddress_AlwaysReachesTheSameBackend_AndDeadServersAreSkipped()
     {
-        int dead = FreePort();
+        int dead = RawBackend.UnusedPort();
         var hits = new int[2];
         await using var a = new RawBackend(async (socket, self) => { Interlocked.Increment(ref hits[0]); await socket.SendAsync("a"u8.ToArray()); });
         await using var b = new RawBackend(async (socket, self) => { Interlocked.Increment(ref hits[1]); await socket.SendAsync("b"u8.ToArray()); });
@@ -79,12 +79,5 @@ public sealed class TcpModeTests
             Assert.That(answers, Has.Count.EqualTo(1), "one client address, one backend");
             Assert.That(answers.Single(), Is.AnyOf("a", "b"));
         });
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -34,6 +34,14 @@ public sealed class RawBackend : IAsyncDisposable
     public CancellationToken Stopping => _stop.Token;
 
     /// <summary>A backend that reads and counts everything, answering nothing.</summary>
+    /// <summary>A loopback port nothing listens on (bound, read back and released), for a backend that refuses connections.</summary>
+    public static int UnusedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static RawBackend Counting() => new(async (socket, self) => await self.DrainAsync(socket));
 
     /// <summary>Receives into <paramref name="buffer"/>, counting the bytes; 0 at end of stream.</summary>

@@ -103,6 +103,32 @@ public sealed class BackendSetTests
         });
     }
 
+    [Test]
+    public void NewSet_KeepsTheBackendsItStillHas_WithTheirState()
+    {
+        var config = Config(RoutingAlgorithm.Ring, 3);
+        using var before = new BackendSet(config);
+        before[0].RecordFailure(BackendErrorKind.Reset);
+        before[1].Eligible = false;
+
+        // s3 removed, s4 added, s1's weight changed; s2 moved to another address.
+        var moved = config.Backends[1] with { Address = new HostPort("10.9.9.9", 8080) };
+        var next = config with { Backends = [config.Backends[0] with { Weight = 2 }, moved, TestBackends.Backend("s4", 4)] };
+        var after = new BackendSet(next, previous: before);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after[0], Is.SameAs(before[0]), "same id and address: the same backend");
+            Assert.That(after[0].Failures, Is.EqualTo(1));
+            Assert.That(after[0].Config.Weight, Is.EqualTo(2), "takes the new entry");
+            Assert.That(after[1], Is.Not.SameAs(before[1]), "a new address is a new backend");
+            Assert.That(after[2].Config.Id, Is.EqualTo("s4"));
+            Assert.That(after.EligibleCount, Is.EqualTo(3), "every backend of the new set is eligible");
+            Assert.That(before.EligibleCount, Is.EqualTo(2), "the old set keeps its own count");
+        });
+        after[0].Eligible = false;
+        Assert.That(after.EligibleCount, Is.EqualTo(2), "a kept backend now counts in the new set");
+    }
+
     private static BalancerConfig Config(RoutingAlgorithm algorithm, int backends) =>
         new([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
             new AdminConfig(new HostPort("127.0.0.1", 0)),

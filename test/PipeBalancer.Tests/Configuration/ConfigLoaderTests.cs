@@ -308,6 +308,49 @@ public sealed class ConfigLoaderTests
         Assert.That(result.Errors.Single().Reason, Does.StartWith("cannot read"));
     }
 
+    [Test]
+    public void AdminSection_TokenCorsAndRateLimit_AreRead()
+    {
+        var config = Valid($$"""
+            { {{Listeners}}, {{Backends}},
+              "admin": { "address": "0.0.0.0:9090", "token": "0123456789abcdef0123", "corsOrigins": [ "https://ops.example.com", "http://localhost:3000" ], "rateLimitPerSecond": 20 } }
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Admin.Token, Is.EqualTo("0123456789abcdef0123"));
+            Assert.That(config.Admin.CorsOrigins, Is.EqualTo(new[] { "https://ops.example.com", "http://localhost:3000" }));
+            Assert.That(config.Admin.RateLimitPerSecond, Is.EqualTo(20));
+            Assert.That(config.Admin.IsLoopback, Is.False);
+        });
+    }
+
+    [TestCase("""{ "address": "0.0.0.0:9090" }""", "admin.token", "is required when admin.address ('0.0.0.0:9090') is not a loopback address")]
+    [TestCase("""{ "address": "*:9090" }""", "admin.token", "is required when admin.address")]
+    [TestCase("""{ "token": "short" }""", "admin.token", "at least 16 characters")]
+    [TestCase("""{ "token": "0123456789 abcdef0123" }""", "admin.token", "without whitespace")]
+    [TestCase("""{ "corsOrigins": "https://a.example" }""", "admin.corsOrigins", "must be an array")]
+    [TestCase("""{ "corsOrigins": [ "https://a.example/path" ] }""", "admin.corsOrigins[0]", "must be an origin")]
+    [TestCase("""{ "corsOrigins": [ "ftp://a.example" ] }""", "admin.corsOrigins[0]", "must be an origin")]
+    [TestCase("""{ "corsOrigins": [ 3 ] }""", "admin.corsOrigins[0]", "must be a string")]
+    [TestCase("""{ "rateLimitPerSecond": -1 }""", "admin.rateLimitPerSecond", "")]
+    [TestCase("""{ "tokn": "0123456789abcdef0123" }""", "admin.tokn", "did you mean 'token'?")]
+    public void AdminSection_Invalid_NamesThePathAndTheReason(string admin, string path, string reason)
+    {
+        var result = ConfigLoader.Parse($$"""{ {{Listeners}}, {{Backends}}, "admin": {{admin}} }""");
+        Assert.That(result.Config, Is.Null);
+        Assert.That(result.Errors.Select(e => e.Path), Does.Contain(path));
+        Assert.That(result.Errors.First(e => e.Path == path).Reason, Does.Contain(reason));
+    }
+
+    [TestCase("127.0.0.1:9090")]
+    [TestCase("[::1]:9090")]
+    [TestCase("localhost:9090")]
+    public void AdminOnLoopback_NeedsNoToken(string address)
+    {
+        var config = Valid($$"""{ {{Listeners}}, {{Backends}}, "admin": { "address": "{{address}}" } }""");
+        Assert.That(config.Admin.IsLoopback, Is.True);
+    }
+
     internal static string RepoFile(string name)
     {
         for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)

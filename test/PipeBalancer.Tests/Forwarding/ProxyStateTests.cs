@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using PipeBalancer.Configuration;
+using PipeBalancer.Forwarding;
+
+namespace PipeBalancer.Tests.Forwarding;
+
+public sealed class ProxyStateTests
+{
+    private static BalancerConfig Config(int backends) =>
+        new([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
+            new AdminConfig(new HostPort("127.0.0.1", 0)),
+            RoutingConfig.Default,
+            TestBackends.Make(backends))
+        {
+            Health = HealthConfig.Default with { Enabled = false },
+        };
+
+    [Test]
+    public async Task Apply_SwapsOneSnapshot_CountsGenerations_AndRetiresRemovedBackends()
+    {
+        var config = Config(3);
+        await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
+        var first = state.Current;
+        var removed = first.Backends[2];
+
+        var second = state.Apply(config with { Backends = config.Backends.Take(2).ToArray() }, runtimeEdit: false);
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Current, Is.SameAs(second));
+            Assert.That(first.Generation, Is.EqualTo(1));
+            Assert.That(second.Generation, Is.EqualTo(2));
+            Assert.That(first.Backends.Backends, Has.Count.EqualTo(3), "a request that read the old snapshot keeps all of it");
+            Assert.That(second.Backends[0], Is.SameAs(first.Backends[0]));
+            Assert.That(removed.Removed && removed.Draining, Is.True);
+            Assert.That(state.Retired, Is.EqualTo(new[] { removed }));
+        });
+    }
+
+    [Test]
+    public async Task Edit_MarksWhatItChanged_AndAFileApplyClearsIt()
+    {
+        var config = Config(2);
+        await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
+        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 4 }"""), "s2");
+        Assert.That(result.IsValid, Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Current.ChangedAtRuntime, Is.True);
+            Assert.That(state.Current.Backends[1].ChangedAtRuntime, Is.True);
+            Assert.That(state.Current.Backends[0].ChangedAtRuntime, Is.False);
+            Assert.That(state.Current.Backends[1].Config.Weight, Is.EqualTo(4));
+        });
+
+        state.Apply(config, runtimeEdit: false);
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Current.ChangedAtRuntime, Is.False, "the file replaces runtime changes");
+            Assert.That(state.Current.Backends[1].ChangedAtRuntime, Is.False);
+            Assert.That(state.Current.Backends[1].Config.Weight, Is.EqualTo(1));
+            Assert.That(state.Current.Generation, Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task Edit_Invalid_ChangesNothing()
+    {
+        var config = Config(2);
+        await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
+        var before = state.Current;
+        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 0 }"""), "s2");
+        Assert.That(result.IsValid, Is.False);
+        Assert.That(state.Current, Is.SameAs(before));
+    }
+}
