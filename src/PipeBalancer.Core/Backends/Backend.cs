@@ -236,6 +236,12 @@ public sealed class Backend : IDisposable
         {
             Health = status;
             Eligible = HealthAllowsTraffic();
+            if (status == HealthStatus.Unhealthy)
+            {
+                // Its idle connections most likely died with it; closing them now spares the
+                // next request a stale connection once it is back.
+                Pool.Clear();
+            }
         }
     }
 

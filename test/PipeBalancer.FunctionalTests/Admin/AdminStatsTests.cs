@@ -140,6 +140,12 @@ public sealed class AdminStatsTests
             Assert.That(healthz.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
 
+        using (var proxied = balancer.CreateClient())
+        {
+            (await proxied.GetAsync("/pooled")).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.Until(() => balancer.State.Current.Backends[0].Pool.IdleCount == 1);
         await a.DisposeAsync();
         await EventuallyStatus(admin, "/readyz", HttpStatusCode.ServiceUnavailable);
         using (var stats = JsonDocument.Parse(await admin.GetStringAsync("/api/servers/a")))
@@ -148,6 +154,7 @@ public sealed class AdminStatsTests
             Assert.That(stats.RootElement.GetProperty("eligible").GetBoolean(), Is.False);
             Assert.That(stats.RootElement.GetProperty("healthChecks").GetProperty("failed").GetInt64(), Is.GreaterThan(0));
             Assert.That(stats.RootElement.GetProperty("healthChecks").GetProperty("lastPassed").GetBoolean(), Is.False);
+            Assert.That(stats.RootElement.GetProperty("pool").GetProperty("idle").GetInt32(), Is.Zero, "an unhealthy backend's idle connections are closed");
         }
 
         using (var healthz = await admin.GetAsync("/healthz"))
