@@ -9,6 +9,8 @@
 #   --connections N   wrk connections (default 64; wrk always runs one thread: -t1)
 #   --paths N         distinct request paths /p/0 .. /p/N-1, cycled per request (default 10000)
 #   --skip-build      do not run `dotnet build` first; use the existing Release build
+#   --metrics-pairs N after the table, N pairs of balancer runs back to back, one plain and one
+#                     with /metrics scraped every second, and the median req/s ratio (default 0)
 #   -h, --help        this text
 #
 # Requirements (the harness installs nothing):
@@ -51,6 +53,7 @@ duration=8
 connections=64
 paths=10000
 skip_build=0
+metrics_pairs=0
 warmup=2
 
 usage() { sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -82,6 +85,10 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     --skip-build) skip_build=1; shift ;;
+    --metrics-pairs)
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then log "--metrics-pairs needs a number"; exit 64; fi
+      metrics_pairs="$2"; shift 2
+      ;;
     -h|--help) usage; exit 0 ;;
     *) log "unknown option '$1' (see --help)"; exit 64 ;;
   esac
@@ -585,6 +592,38 @@ report="$tmp/report.md"
     for note in "${notes[@]}"; do echo "- $note"; done
   fi
 } >"$report"
+
+# Metrics cost: the same balancer, plain and while a scraper reads /metrics every second, in
+# alternating runs so that drift on a noisy machine hits both sides alike.
+if [ "$metrics_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid"; then
+  url="http://127.0.0.1:$lb_port/"
+  plain=() scraped=() scrapes=0
+  for ((pair = 1; pair <= metrics_pairs; pair++)); do
+    log "metrics pair $pair/$metrics_pairs: plain run"
+    run_wrk "$url" "$duration" "$tmp/pair-plain.txt"
+    plain+=("$(awk '$1 == "Requests/sec:" { printf "%.0f", $2 }' "$tmp/pair-plain.txt")")
+    log "metrics pair $pair/$metrics_pairs: run with /metrics scraped every second"
+    ( while :; do curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$admin_port/metrics" && echo >>"$tmp/scrapes"; sleep 1; done ) &
+    scraper=$!
+    run_wrk "$url" "$duration" "$tmp/pair-scraped.txt"
+    kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null
+    scraped+=("$(awk '$1 == "Requests/sec:" { printf "%.0f", $2 }' "$tmp/pair-scraped.txt")")
+  done
+  scrapes="$(wc -l <"$tmp/scrapes" 2>/dev/null || echo 0)"
+  {
+    echo
+    echo "Metrics cost ($metrics_pairs alternating pairs of ${duration}s runs on the same balancer; $scrapes scrapes of /metrics in all):"
+    echo
+    echo "| pair | plain req/s | scraped every 1 s req/s | ratio |"
+    echo "|---:|---:|---:|---:|"
+    for i in "${!plain[@]}"; do
+      echo "| $((i + 1)) | ${plain[$i]} | ${scraped[$i]} | $(ratio "${scraped[$i]}" "${plain[$i]}") |"
+    done
+    ratios="$(for i in "${!plain[@]}"; do awk -v a="${scraped[$i]}" -v b="${plain[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | sort -n)"
+    echo
+    echo "- median scraped/plain: $(echo "$ratios" | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'); sum of scraped req/s over sum of plain: $(echo "${plain[*]} | ${scraped[*]}" | awk -F'|' '{ n = split($1, p, " "); split($2, q, " "); for (i = 1; i <= n; i++) { a += p[i]; b += q[i] } if (a > 0) printf "%.3f", b / a }')"
+  } >>"$report"
+fi
 
 cat "$report"
 mkdir -p "$here/results"
