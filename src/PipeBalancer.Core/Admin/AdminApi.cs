@@ -17,7 +17,7 @@ namespace PipeBalancer.Admin;
 /// <c>admin.token</c> is set, only with <c>Authorization: Bearer</c> and that token. Handlers
 /// are plain request delegates: nothing is bound by reflection (Native AOT).
 /// </summary>
-internal sealed class AdminApi(ProxyState state, AdminConfig config, string version)
+internal sealed class AdminApi(ProxyState state, AdminConfig config, string version, Func<Task<ConfigResult>>? reload)
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly Lazy<byte[]> Dashboard = new(LoadDashboard);
@@ -25,9 +25,10 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
 
     public void Map(IEndpointRouteBuilder routes)
     {
+        string[] getOrHead = ["GET", "HEAD"];
         routes.MapGet("/", DashboardAsync);
-        routes.MapGet("/healthz", context => TextAsync(context, 200, "ok\n"));
-        routes.MapGet("/readyz", ReadyAsync);
+        routes.MapMethods("/healthz", getOrHead, context => TextAsync(context, 200, "ok\n"));
+        routes.MapMethods("/readyz", getOrHead, ReadyAsync);
         routes.MapGet("/api/stats", context => JsonAsync(context, 200, json => StatsJson.WriteStats(json, state, version)));
         routes.MapGet("/api/servers", context => JsonAsync(context, 200, json => StatsJson.WriteServers(json, state.Current.Backends)));
         routes.MapGet("/api/servers/{id}", GetServerAsync);
@@ -36,6 +37,44 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
         routes.MapPut("/api/servers/{id}/weight", SetWeightAsync);
         routes.MapPost("/api/servers/{id}/drain", context => SetDrainAsync(context, drain: true));
         routes.MapPost("/api/servers/{id}/undrain", context => SetDrainAsync(context, drain: false));
+        routes.MapPost("/api/reload", ReloadAsync);
+    }
+
+    private async Task ReloadAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (reload is null)
+        {
+            await Problem.WriteAsync(context, 409, "Conflict", "the balancer was not started from a config file; there is nothing to reload").ConfigureAwait(false);
+            return;
+        }
+
+        var result = await reload().ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            await Problem.WriteAsync(context, 400, "Reload refused", "the configuration file was not applied; the running configuration is kept", result.Errors).ConfigureAwait(false);
+            return;
+        }
+
+        await JsonAsync(context, 200, json =>
+        {
+            json.WriteStartObject();
+            json.WriteNumber("generation", state.Current.Generation);
+            json.WriteNumber("backends", state.Current.Config.Backends.Count);
+            json.WriteNumber("listeners", state.Current.Config.Listeners.Count);
+            json.WriteStartArray("warnings");
+            foreach (var warning in result.Warnings)
+            {
+                json.WriteStringValue(warning.ToString());
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Answers a path no route matched.</summary>
@@ -219,8 +258,11 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
         bool found = false;
         state.Edit(current =>
         {
-            found = current.Backends.Any(b => b.Id == id);
-            return found
+            var entry = current.Backends.FirstOrDefault(b => b.Id == id);
+            found = entry is not null;
+
+            // Already so: nothing to apply (no new generation).
+            return found && entry!.Drain != drain
                 ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
                 : new ConfigResult(null, [], []);
         }, id);
@@ -265,6 +307,16 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
 
     private async Task<bool> AuthorizedAsync(HttpContext context)
     {
+        // A browser sends Origin with every cross-site POST, PUT and DELETE, including the
+        // "simple" ones CORS never preflights: a page elsewhere must not change the balancer,
+        // token or not. Tools (curl, scripts) send no Origin.
+        string? origin = context.Request.Headers.Origin;
+        if (origin is not null && !SameOrigin(context, origin) && !config.CorsOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        {
+            await Problem.WriteAsync(context, 403, "Forbidden", $"changes from the web origin '{origin}' are refused; list it in admin.corsOrigins to allow it").ConfigureAwait(false);
+            return false;
+        }
+
         if (_tokenHash is null)
         {
             return true;
@@ -286,6 +338,11 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
         await Problem.WriteAsync(context, 401, "Unauthorized", "this call changes the balancer and needs 'Authorization: Bearer <admin.token>'").ConfigureAwait(false);
         return false;
     }
+
+    private static bool SameOrigin(HttpContext context, string origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) &&
+        string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase) &&
+        string.Equals(uri.Scheme, context.Request.Scheme, StringComparison.OrdinalIgnoreCase);
 
     private static async Task<string?> ReadBodyAsync(HttpContext context)
     {

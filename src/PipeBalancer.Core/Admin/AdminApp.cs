@@ -24,10 +24,16 @@ namespace PipeBalancer.Admin;
 public static class AdminApp
 {
     /// <summary>Builds the admin app over <paramref name="state"/>; nothing listens until it is started.</summary>
-    public static WebApplication Build(ProxyState state, AdminConfig config, string version, Action<ILoggingBuilder> logging)
+    /// <param name="state">The balancer's state.</param>
+    /// <param name="config">The <c>admin</c> section.</param>
+    /// <param name="version">The balancer's version, shown in stats and metrics.</param>
+    /// <param name="shareProcess">Gives the app the process's logger factory and lifetime.</param>
+    /// <param name="reload">What <c>POST /api/reload</c> runs; null when there is no file to reload.</param>
+    public static WebApplication Build(ProxyState state, AdminConfig config, string version, Action<IServiceCollection> shareProcess,
+        Func<Task<ConfigResult>>? reload)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        logging(builder.Logging);
+        shareProcess(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -99,9 +105,11 @@ public static class AdminApp
             app.UseRateLimiter();
         }
 
-        new AdminApi(state, config, version).Map(app);
+        new AdminApi(state, config, version, reload).Map(app);
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapFallback(AdminApi.NotFoundAsync);
+        // Not a fallback route, which would also catch a known path with the wrong method:
+        // routing has picked its 405 endpoint for those by now.
+        app.Use(next => context => context.GetEndpoint() is null ? AdminApi.NotFoundAsync(context) : next(context));
         return app;
     }
 }

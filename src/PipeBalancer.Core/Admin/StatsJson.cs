@@ -173,7 +173,12 @@ internal static class StatsJson
     }
 
     /// <summary>Listeners bound and a backend routing may choose.</summary>
-    public static bool IsReady(ProxyState state) => state.Listening && (state.Current.Backends.EligibleCount > 0 || state.Current.Backends.InPanic);
+    public static bool IsReady(ProxyState state)
+    {
+        // What routing itself asks: draining, open circuits and panic mode all count.
+        var set = state.Current.Backends;
+        return state.Listening && Enumerable.Range(0, set.Backends.Count).Any(set.IsEligible);
+    }
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
     {

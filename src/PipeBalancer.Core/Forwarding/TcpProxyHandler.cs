@@ -47,10 +47,13 @@ public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         if (upstream is null)
         {
             // No backend reachable: close without a byte, as a TCP proxy can say nothing else.
+            state.Counters.NoBackendForConnection();
             return;
         }
 
         backend!.Begin();
+        state.Counters.Request();
+        state.Counters.Opened();
         try
         {
             var up = Splice.CopyAsync(connection.Transport.Input, upstream.Output);
@@ -59,6 +62,7 @@ public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         }
         finally
         {
+            state.Counters.Closed();
             backend.End();
             upstream.Account(backend.Stats);
             upstream.Dispose();

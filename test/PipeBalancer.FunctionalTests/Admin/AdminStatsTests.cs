@@ -167,6 +167,31 @@ public sealed class AdminStatsTests
     }
 
     [Test]
+    public async Task Readyz_IsNotReady_WhenEveryBackendIsDrained()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)], c => c with { Backends = [c.Backends[0] with { Drain = true }] });
+        using var admin = balancer.CreateAdminClient();
+        using var ready = await admin.GetAsync("/readyz");
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "nothing can take a request");
+    }
+
+    [Test]
+    public async Task Probes_AnswerHead_AndAWrongMethodIs405()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var balancer = await TestBalancer.StartAsync(a);
+        using var admin = balancer.CreateAdminClient();
+        using var head = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/healthz"));
+        using var wrong = await admin.DeleteAsync("/api/stats");
+        Assert.Multiple(() =>
+        {
+            Assert.That(head.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(wrong.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+        });
+    }
+
+    [Test]
     public async Task Stats_ShowTheCircuitOpening_OnABackendAnswering500()
     {
         await using var failing = new RawBackend(async (socket, self) =>

@@ -232,6 +232,46 @@ public sealed class ManagementTests
     }
 
     [Test]
+    public async Task ChangesFromAnotherWebOrigin_AreRefused_EvenWithoutAToken()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port), ("b", b.Port)],
+            c => c with { Admin = c.Admin with { CorsOrigins = ["https://ops.example.com"] } });
+        using var admin = balancer.CreateAdminClient();
+
+        // A "simple" cross-site POST, which a browser sends without a preflight.
+        using var evil = new HttpRequestMessage(HttpMethod.Post, "/api/servers/a/drain") { Content = new StringContent("", Encoding.UTF8, "text/plain") };
+        evil.Headers.Add("Origin", "https://evil.example.net");
+        using var refused = await admin.SendAsync(evil);
+        using var listed = new HttpRequestMessage(HttpMethod.Post, "/api/servers/b/drain");
+        listed.Headers.Add("Origin", "https://ops.example.com");
+        using var allowed = await admin.SendAsync(listed);
+        using var same = new HttpRequestMessage(HttpMethod.Post, "/api/servers/b/undrain");
+        same.Headers.Add("Origin", balancer.AdminUrl.GetLeftPart(UriPartial.Authority));
+        using var sameOrigin = await admin.SendAsync(same);
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(balancer.State.Current.Backends[0].Draining, Is.False, "nothing changed");
+            Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a listed origin may");
+            Assert.That(sameOrigin.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the dashboard's own origin may");
+        });
+    }
+
+    [Test]
+    public async Task Drain_OfAServerAlreadyDraining_AppliesNothing()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        await using var b = await TestBackend.StartAsync("b");
+        await using var balancer = await TestBalancer.StartAsync(a, b);
+        using var admin = balancer.CreateAdminClient();
+        (await admin.PostAsync("/api/servers/a/drain", null)).EnsureSuccessStatusCode();
+        (await admin.PostAsync("/api/servers/a/drain", null)).EnsureSuccessStatusCode();
+        Assert.That(balancer.State.Current.Generation, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Cors_IsOffByDefault_AndAnswersOnlyTheListedOrigins()
     {
         await using var a = await TestBackend.StartAsync("a");
