@@ -11,6 +11,12 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
     /// <summary><c>--id</c> of <c>demo-backend</c>.</summary>
     public string? Id { get; init; }
 
+    /// <summary><c>--log-format json</c>: log lines as JSON objects.</summary>
+    public bool JsonLogs { get; init; }
+
+    /// <summary><c>--access-log</c>: one line per request, buffered.</summary>
+    public bool AccessLog { get; init; }
+
     public const string DefaultConfigPath = "lb.json";
     public const int DefaultKeys = 100_000;
 
@@ -26,6 +32,8 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
         bool json = false;
         string? address = null;
         string? id = null;
+        bool jsonLogs = false;
+        bool accessLog = false;
         int i = 0;
         if (args.Length > 0 && !args[0].StartsWith('-'))
         {
@@ -56,6 +64,23 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                         return false;
                     }
 
+                    break;
+                case "--log-format":
+                    if (!TryValue(args, ref i, out string? format, out error))
+                    {
+                        return false;
+                    }
+
+                    if (format is not ("json" or "console"))
+                    {
+                        error = $"--log-format is 'console' or 'json', got '{format}'";
+                        return false;
+                    }
+
+                    jsonLogs = format == "json";
+                    break;
+                case "--access-log":
+                    accessLog = true;
                     break;
                 case "--keys":
                     if (!TryValue(args, ref i, out string? text, out error))
@@ -99,7 +124,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
             }
         }
 
-        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json) { Address = address, Id = id };
+        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json) { Address = address, Id = id, JsonLogs = jsonLogs, AccessLog = accessLog };
         return true;
     }
 

@@ -245,6 +245,13 @@ public sealed class Backend : IDisposable
         }
     }
 
+    /// <summary>Health checks were turned off: back to Unknown, which takes traffic.</summary>
+    internal void ForgetHealth()
+    {
+        Health = HealthStatus.Unknown;
+        HealthPolicy(unknownTakesTraffic: true);
+    }
+
     private bool HealthAllowsTraffic() => Health switch
     {
         HealthStatus.Healthy => true,

@@ -111,7 +111,9 @@ public sealed class HealthChecker : IAsyncDisposable
                     continue;
                 }
 
-                var state = new HealthState(c.Rise, c.Fall, TimeSpan.FromMilliseconds(c.IntervalMs), TimeSpan.FromMilliseconds(c.MaxBackoffMs));
+                // A checker that replaces another (new health settings) goes on from what the
+                // backend is known to be, rather than from Unknown.
+                var state = new HealthState(c.Rise, c.Fall, TimeSpan.FromMilliseconds(c.IntervalMs), TimeSpan.FromMilliseconds(c.MaxBackoffMs), backend.Health);
                 var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                 _loops[backend] = (stop, Task.Run(() => LoopAsync(backend, state, stop.Token)));
             }

@@ -20,13 +20,13 @@ public enum HealthStatus
 /// every check. While Unhealthy, the check interval doubles per failed check up to a cap,
 /// and snaps back on recovery. Pure: time and randomness come from outside.
 /// </summary>
-public sealed class HealthState(int rise, int fall, TimeSpan interval, TimeSpan maxBackoff)
+public sealed class HealthState(int rise, int fall, TimeSpan interval, TimeSpan maxBackoff, HealthStatus initial = HealthStatus.Unknown)
 {
     private int _successes;
     private int _failures;
 
     /// <summary>The current status.</summary>
-    public HealthStatus Status { get; private set; } = HealthStatus.Unknown;
+    public HealthStatus Status { get; private set; } = initial;
 
     /// <summary>Consecutive failures while Unhealthy beyond the one that made it so (drives the backoff).</summary>
     public int FailuresWhileDown { get; private set; }

@@ -157,6 +157,13 @@ public sealed record TimeoutConfig
 
     /// <summary>How long an idle pooled backend connection is kept: 60 s, nginx's upstream keepalive_timeout.</summary>
     public int BackendIdleMs { get; init; } = 60_000;
+
+    /// <summary>
+    /// On SIGTERM, or a listener removed by a reload: how long requests in flight may take to
+    /// finish before their connections are closed. 30 s, the .NET host's shutdown timeout and
+    /// systemd's default stop timeout is 90 s, so the balancer finishes first.
+    /// </summary>
+    public int ShutdownTimeoutMs { get; init; } = 30_000;
 }
 
 /// <summary>The <c>forwardedHeaders</c> section: which X-Forwarded-* fields the balancer adds.</summary>
@@ -184,7 +191,14 @@ public enum ListenerMode
 }
 
 /// <summary>One entry of <c>listeners[]</c>.</summary>
-public sealed record ListenerConfig(string Name, HostPort Address, ListenerMode Mode);
+public sealed record ListenerConfig(string Name, HostPort Address, ListenerMode Mode)
+{
+    /// <summary>TLS termination for this listener, or null for plain TCP.</summary>
+    public TlsConfig? Tls { get; init; }
+}
+
+/// <summary><c>listeners[].tls</c>: the PEM files of the listener's certificate (chain) and private key.</summary>
+public sealed record TlsConfig(string Certificate, string Key);
 
 /// <summary>The <c>admin</c> section: where the side app with stats and metrics listens.</summary>
 public sealed record AdminConfig(HostPort Address)

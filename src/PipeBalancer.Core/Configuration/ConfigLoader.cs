@@ -33,10 +33,11 @@ public static class ConfigLoader
     private static readonly string[] CircuitProperties = ["enabled", "consecutiveFailures", "cooldownMs", "maxCooldownMs", "count5xx"];
     private static readonly string[] HealthProperties = ["enabled", "path", "method", "intervalMs", "timeoutMs", "expectStatus", "expectBody", "rise", "fall", "maxBackoffMs", "jitter", "unknownTakesTraffic", "panicThresholdPercent", "slowStartMs"];
     private static readonly string[] LimitsProperties = ["maxRequestLineBytes", "maxHeaderBytes", "maxHeaderCount", "maxBodyBytes"];
-    private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs"];
+    private static readonly string[] TimeoutsProperties = ["headersMs", "keepAliveMs", "connectMs", "responseHeadMs", "backendIdleMs", "shutdownTimeoutMs"];
     private static readonly string[] ForwardedProperties = ["for", "proto", "host"];
     private static readonly string[] PoolProperties = ["maxIdlePerBackend"];
-    private static readonly string[] ListenerProperties = ["name", "address", "mode"];
+    private static readonly string[] ListenerProperties = ["name", "address", "mode", "tls"];
+    private static readonly string[] TlsProperties = ["certificate", "key"];
     private static readonly string[] AdminProperties = ["address", "token", "corsOrigins", "rateLimitPerSecond"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
     private static readonly string[] BackendProperties = ["id", "address", "weight", "drain", "health"];
@@ -363,9 +364,14 @@ public static class ConfigLoader
             int? connect = ReadInt(e, "timeouts", "connectMs", 10, Day, d.ConnectMs);
             int? response = ReadInt(e, "timeouts", "responseHeadMs", 100, Day, d.ResponseHeadMs);
             int? idle = ReadInt(e, "timeouts", "backendIdleMs", 100, Day, d.BackendIdleMs);
-            return headers is null || keepAlive is null || connect is null || response is null || idle is null
+            int? shutdown = ReadInt(e, "timeouts", "shutdownTimeoutMs", 0, Day, d.ShutdownTimeoutMs);
+            return headers is null || keepAlive is null || connect is null || response is null || idle is null || shutdown is null
                 ? null
-                : new TimeoutConfig { HeadersMs = headers.Value, KeepAliveMs = keepAlive.Value, ConnectMs = connect.Value, ResponseHeadMs = response.Value, BackendIdleMs = idle.Value };
+                : new TimeoutConfig
+                {
+                    HeadersMs = headers.Value, KeepAliveMs = keepAlive.Value, ConnectMs = connect.Value, ResponseHeadMs = response.Value,
+                    BackendIdleMs = idle.Value, ShutdownTimeoutMs = shutdown.Value,
+                };
         }
 
         private ForwardedHeadersConfig? ReadForwarded(JsonElement root)
@@ -456,7 +462,36 @@ public static class ConfigLoader
                 CheckUnique(_listenerAddresses, Normalize(address), path + ".address", "address", address.Text);
             }
             var mode = ReadChoice(e, path, "mode", [("http", ListenerMode.Http), ("tcp", ListenerMode.Tcp)], ListenerMode.Http);
-            return name is null || address is null || mode is null ? null : new ListenerConfig(name, address, mode.Value);
+            TlsConfig? tls = null;
+            bool tlsValid = true;
+            if (e.TryGetProperty("tls", out var tlsElement))
+            {
+                tls = ReadTls(tlsElement, path + ".tls");
+                tlsValid = tls is not null;
+            }
+
+            return name is null || address is null || mode is null || !tlsValid ? null : new ListenerConfig(name, address, mode.Value) { Tls = tls };
+        }
+
+        private TlsConfig? ReadTls(JsonElement e, string path)
+        {
+            if (!ExpectObject(e, path, TlsProperties))
+            {
+                return null;
+            }
+
+            string? certificate = ReadString(e, path, "certificate", required: true);
+            string? key = ReadString(e, path, "key", required: true);
+            foreach (var (name, file) in new[] { ("certificate", certificate), ("key", key) })
+            {
+                if (file is not null && !File.Exists(file))
+                {
+                    Error($"{path}.{name}", $"no such file: {file} (a PEM file; a relative path is read from the working directory)");
+                    return null;
+                }
+            }
+
+            return certificate is null || key is null ? null : new TlsConfig(certificate, key);
         }
 
         private AdminConfig? ReadAdmin(JsonElement root)

@@ -52,6 +52,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private RejectReason _uploadError;
     private bool _badResponse;
 
+    // Shutdown or a listener removed by a reload: Kestrel asks the connection to close. An idle
+    // connection closes at once; a request in progress finishes with Connection: close.
+    private readonly CancellationTokenRegistration _closeRegistration;
+    private volatile bool _closeRequested;
+    private volatile bool _waitingForRequest;
+
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
     // exchange ends so that a request without a body can be sent again on a fresh connection.
     private bool _headHeld;
@@ -85,6 +91,20 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
         _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIpKey);
         address.TryFormat(_clientIpText, out _clientIpTextLength);
+        var lifetime = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>();
+        if (lifetime is not null)
+        {
+            _closeRegistration = lifetime.ConnectionClosedRequested.Register(static s => ((HttpProxySession)s!).OnCloseRequested(), this);
+        }
+    }
+
+    private void OnCloseRequested()
+    {
+        _closeRequested = true;
+        if (_waitingForRequest)
+        {
+            _clientIn.CancelPendingRead();
+        }
     }
 
     private enum Outcome : byte
@@ -137,6 +157,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             // arrived, the whole head must follow within headersMs (slowloris).
             Volatile.Write(ref _clientDeadline, Now + config.Timeouts.KeepAliveMs);
             bool started = false;
+            _waitingForRequest = true;
+            if (_closeRequested)
+            {
+                return;
+            }
+
             ReadOnlySequence<byte> buffer;
             int consumed;
             while (true)
@@ -146,6 +172,11 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 if (result.IsCanceled)
                 {
                     _clientIn.AdvanceTo(buffer.Start, buffer.End);
+                    if (_closeRequested && !started)
+                    {
+                        return;
+                    }
+
                     if (_clientTimedOut)
                     {
                         if (started)
@@ -162,6 +193,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 if (!started && !buffer.IsEmpty)
                 {
                     started = true;
+                    _waitingForRequest = false;
                     Volatile.Write(ref _clientDeadline, Now + config.Timeouts.HeadersMs);
                 }
 
@@ -381,7 +413,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         }
 
                         var framing = ResponseHeadParser.Framing(_response, _request.Method);
-                        bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited;
+                        bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited && !_closeRequested;
                         responseStarted = true;
                         WriteResponseHead(clientKeepAlive);
                         connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
@@ -510,6 +542,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     public void Dispose()
     {
+        _closeRegistration.Dispose();
         if (_requestScratch is not null)
         {
             ArrayPool<byte>.Shared.Return(_requestScratch);

@@ -15,6 +15,8 @@ public sealed class ProxyState : IAsyncDisposable
 {
     private readonly Lock _applyLock = new();
     private readonly List<Backend> _retired = [];
+    private readonly ILoggerFactory _loggerFactory;
+    private bool _healthStarted;
     private volatile ProxySnapshot _current;
     private int _disposed;
 
@@ -43,26 +45,25 @@ public sealed class ProxyState : IAsyncDisposable
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
         var retries = config.Retries;
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
-        if (config.Health.Enabled)
-        {
-            var observers = new List<IHealthObserver> { new HealthLog(loggerFactory.CreateLogger("PipeBalancer.Health")) };
-            if (config.Health.SlowStartMs > 0)
-            {
-                observers.Add(new SlowStart(() => Current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
-            }
-
-            Health = new HealthChecker(_current.Backends, config.Health, TimeProvider.System, observers);
-        }
+        _loggerFactory = loggerFactory;
+        Health = CreateHealthChecker(config, _current.Backends);
     }
 
     /// <summary>The share of requests that may be retries.</summary>
     public RetryBudget RetryBudget { get; }
 
     /// <summary>The active health checker, or null when <c>health.enabled</c> is false.</summary>
-    public HealthChecker? Health { get; }
+    public HealthChecker? Health { get; private set; }
 
     /// <summary>Starts the health checks (once the listeners are up).</summary>
-    public void StartHealthChecks() => Health?.Start();
+    public void StartHealthChecks()
+    {
+        lock (_applyLock)
+        {
+            _healthStarted = true;
+            Health?.Start();
+        }
+    }
 
     /// <summary>The configuration, backends and routing in force.</summary>
     public ProxySnapshot Current => _current;
@@ -141,7 +142,34 @@ public sealed class ProxyState : IAsyncDisposable
 
         var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeIds is not null);
         _current = next;
-        Health?.Track(set);
+        if (HealthSettingsChanged(before.Config, config))
+        {
+            // New checks replace the old loops; each backend keeps its status meanwhile.
+            var old = Health;
+            Health = CreateHealthChecker(config, set);
+            if (_healthStarted)
+            {
+                Health?.Start();
+            }
+
+            if (old is not null)
+            {
+                _ = old.DisposeAsync().AsTask();
+            }
+
+            if (Health is null)
+            {
+                // Checks turned off: nothing will ever decide on a backend again, so none stays out.
+                foreach (var backend in set.Backends)
+                {
+                    backend.ForgetHealth();
+                }
+            }
+        }
+        else
+        {
+            Health?.Track(set);
+        }
         foreach (var old in before.Backends.Backends)
         {
             if (set.IndexOf(old) < 0)
@@ -152,6 +180,42 @@ public sealed class ProxyState : IAsyncDisposable
         }
 
         return next;
+    }
+
+    private HealthChecker? CreateHealthChecker(BalancerConfig config, BackendSet set)
+    {
+        if (!config.Health.Enabled)
+        {
+            return null;
+        }
+
+        var observers = new List<IHealthObserver> { new HealthLog(_loggerFactory.CreateLogger("PipeBalancer.Health")) };
+        if (config.Health.SlowStartMs > 0)
+        {
+            observers.Add(new SlowStart(() => Current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
+        }
+
+        return new HealthChecker(set, config.Health, TimeProvider.System, observers);
+    }
+
+    // The section, or the override of a backend kept by the new configuration.
+    private static bool HealthSettingsChanged(BalancerConfig before, BalancerConfig after)
+    {
+        if (before.Health != after.Health)
+        {
+            return true;
+        }
+
+        foreach (var backend in after.Backends)
+        {
+            var old = before.Backends.FirstOrDefault(b => b.Id == backend.Id);
+            if (old is not null && old.Health != backend.Health)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Stops health checks and the heartbeat, and closes idle backend connections.</summary>
@@ -214,7 +278,7 @@ public sealed class ProxyCounters
     private long _openConnections;
     private long _retries;
 
-    /// <summary>Requests forwarded to a backend (a retried request counts once per attempt).</summary>
+    /// <summary>Requests forwarded to a backend (a retried request counts once per attempt; in TCP mode, connections).</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
     /// <summary>Requests refused before reaching a backend (malformed, too large, timed out).</summary>
@@ -235,7 +299,7 @@ public sealed class ProxyCounters
     /// <summary>Requests sent again to another server after a failure.</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Client connections open now.</summary>
+    /// <summary>Client connections open now, on HTTP and TCP listeners.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
 
     internal void Request() => Interlocked.Increment(ref _requests);
@@ -255,6 +319,9 @@ public sealed class ProxyCounters
 
         Interlocked.Increment(ref _ownResponses[StatusClasses.Of(status)]);
     }
+
+    /// <summary>A TCP-mode connection that no backend could take (closed without a byte).</summary>
+    internal void NoBackendForConnection() => Interlocked.Increment(ref _noBackend);
 
     internal void Opened() => Interlocked.Increment(ref _openConnections);
 

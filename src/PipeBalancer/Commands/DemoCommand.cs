@@ -36,7 +36,8 @@ internal static class DemoCommand
             return Cli.ExitCodes.Failure;
         }
 
-        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer demo", stderr).ConfigureAwait(false);
+        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer demo", stderr,
+            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath).ConfigureAwait(false);
         if (host is null)
         {
             await StopAsync(backends).ConfigureAwait(false);
@@ -62,7 +63,8 @@ internal static class DemoCommand
                 """).ConfigureAwait(false);
         }
 
-        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        await stdout.FlushAsync().ConfigureAwait(false);
+        await host.RunUntilSignalledAsync().ConfigureAwait(false);
         await StopAsync(backends).ConfigureAwait(false);
         return Cli.ExitCodes.Ok;
     }

@@ -14,7 +14,8 @@ internal static class ServeCommand
             return Cli.ExitCodes.BadConfig;
         }
 
-        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer", stderr).ConfigureAwait(false);
+        await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer", stderr,
+            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath).ConfigureAwait(false);
         if (host is null)
         {
             return Cli.ExitCodes.Failure;
@@ -23,12 +24,14 @@ internal static class ServeCommand
         var router = host.State.Current.Backends.Router;
         foreach (var listener in config.Listeners)
         {
-            await stdout.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
+            string scheme = listener.Tls is null ? "" : ", TLS";
+            await stdout.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}{scheme}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
         }
 
-        await stdout.WriteLineAsync($"admin (stats, health) on http://{host.AdminEndPoint}/api/stats").ConfigureAwait(false);
-        await stdout.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop").ConfigureAwait(false);
-        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        await stdout.WriteLineAsync($"admin (dashboard, stats, metrics) on http://{host.AdminEndPoint}/").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop, SIGHUP or a change of {line.ConfigPath} to reload").ConfigureAwait(false);
+        await stdout.FlushAsync().ConfigureAwait(false);
+        await host.RunUntilSignalledAsync().ConfigureAwait(false);
         return Cli.ExitCodes.Ok;
     }
 }

@@ -1,13 +1,11 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
@@ -15,21 +13,34 @@ using PipeBalancer.Forwarding;
 namespace PipeBalancer.Hosting;
 
 /// <summary>
-/// Runs the balancer in this process: one Kestrel server whose listeners use the proxy
-/// connection handlers. Tests start it on port 0 and read the bound ports back.
+/// The balancer in this process: one Kestrel server per listener, the admin side app on its
+/// own address, the shared proxy state, and the process's life: SIGTERM and Ctrl+C stop it
+/// gracefully, SIGHUP, a change of the config file or <c>POST /api/reload</c> reload it.
+/// Tests start it on port 0 and read the bound ports back.
 /// </summary>
 internal sealed class BalancerHost : IAsyncDisposable
 {
-    private readonly WebApplication _proxy;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly bool _ownsLoggerFactory;
+    private readonly ILogger _logger;
     private readonly WebApplication _admin;
-    private readonly Dictionary<string, ListenOptions> _listenOptions;
+    private readonly Dictionary<string, ListenerServer> _listeners = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private readonly List<Task> _background = [];
+    private readonly string? _configPath;
+    private readonly SystemdNotifier _systemd = new();
+    private ConfigWatcher? _watcher;
+    private int _stopped;
 
-    private BalancerHost(WebApplication proxy, WebApplication admin, ProxyState state, Dictionary<string, ListenOptions> listenOptions)
+    private BalancerHost(BalancerConfig config, ILoggerFactory loggerFactory, bool ownsLoggerFactory, string? configPath)
     {
-        _proxy = proxy;
-        _admin = admin;
-        State = state;
-        _listenOptions = listenOptions;
+        _loggerFactory = loggerFactory;
+        _ownsLoggerFactory = ownsLoggerFactory;
+        _logger = loggerFactory.CreateLogger("PipeBalancer.Host");
+        _configPath = configPath;
+        State = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, loggerFactory);
+        _admin = Admin.AdminApp.Build(State, config.Admin, Cli.Version, services => ProcessLifetime.Share(services, loggerFactory),
+            configPath is null ? null : () => ReloadAsync("POST /api/reload"));
     }
 
     /// <summary>Where the admin app is bound.</summary>
@@ -46,119 +57,300 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <summary>The shared proxy state (configuration, backends, routing).</summary>
     public ProxyState State { get; }
 
-    /// <summary>Builds the host for <paramref name="config"/>; nothing listens until <see cref="StartAsync"/>.</summary>
-    public static BalancerHost Create(BalancerConfig config, Action<ILoggingBuilder>? logging = null)
-    {
-        logging ??= DefaultLogging;
-        var builder = WebApplication.CreateSlimBuilder();
-        logging(builder.Logging);
-
-        // Continuations of socket operations run on the I/O thread instead of hopping to the
-        // thread pool (measured: with inline socket completions, parity with HAProxy).
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
-        var listenOptions = new Dictionary<string, ListenOptions>(StringComparer.Ordinal);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            foreach (var listener in config.Listeners)
-            {
-                void Configure(ListenOptions options)
-                {
-                    listenOptions[listener.Name] = options;
-                    if (listener.Mode == ListenerMode.Http)
-                    {
-                        options.UseConnectionHandler<HttpProxyHandler>();
-                    }
-                    else
-                    {
-                        options.UseConnectionHandler<TcpProxyHandler>();
-                    }
-                }
-
-                var address = listener.Address;
-                if (address.Host == "*")
-                {
-                    kestrel.ListenAnyIP(address.Port, Configure);
-                }
-                else if (address.IPAddress is { } ip)
-                {
-                    kestrel.Listen(ip, address.Port, Configure);
-                }
-                else
-                {
-                    kestrel.ListenLocalhost(address.Port, Configure);
-                }
-            }
-        });
-
-        builder.Services.AddSingleton(sp => new ProxyState(
-            config,
-            System.Buffers.MemoryPool<byte>.Shared,
-            sp.GetRequiredService<ILoggerFactory>()));
-        var proxy = builder.Build();
-        var state = proxy.Services.GetRequiredService<ProxyState>();
-
-        // The admin side app: a second Kestrel server in this process, on its own address.
-        var admin = Admin.AdminApp.Build(state, config.Admin, Cli.Version, logging);
-        return new BalancerHost(proxy, admin, state, listenOptions);
-    }
-
-    private static void DefaultLogging(ILoggingBuilder logging)
-    {
-        logging.ClearProviders();
-        logging.AddSimpleConsole(o => o.SingleLine = true);
-        logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-    }
+    /// <summary>
+    /// Builds the host for <paramref name="config"/>; nothing listens until <see cref="StartAsync"/>.
+    /// With <paramref name="configPath"/>, the file is watched and reloads read it.
+    /// </summary>
+    public static BalancerHost Create(BalancerConfig config, Action<ILoggingBuilder>? logging = null, string? configPath = null) =>
+        new(config, LoggerFactory.Create(logging ?? LogSetup.Console), ownsLoggerFactory: true, configPath);
 
     /// <summary>
     /// Builds and starts the balancer for a command; null after telling <paramref name="stderr"/>
-    /// why it cannot listen (an address in use, say).
+    /// why it cannot (an address in use, a certificate that does not load).
     /// </summary>
-    public static async Task<BalancerHost?> StartForCommandAsync(BalancerConfig config, string command, TextWriter stderr)
+    public static async Task<BalancerHost?> StartForCommandAsync(BalancerConfig config, string command, TextWriter stderr,
+        Action<ILoggingBuilder>? logging = null, string? configPath = null)
     {
-        var host = Create(config);
+        var host = Create(config, logging, configPath);
         try
         {
             await host.StartAsync().ConfigureAwait(false);
             return host;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or InvalidOperationException)
         {
-            await stderr.WriteLineAsync($"{command}: cannot listen: {e.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"{command}: cannot start: {e.Message}").ConfigureAwait(false);
             await host.DisposeAsync().ConfigureAwait(false);
             return null;
         }
     }
 
-    /// <summary>Binds every listener and the admin app, and starts accepting.</summary>
+    /// <summary>Binds the admin app and every listener, starts the health checks, and tells systemd it is ready.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
-        await _proxy.StartAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var listener in State.Current.Config.Listeners)
+        {
+            var server = ListenerServer.Create(listener, State, _loggerFactory, out string? error)
+                ?? throw new InvalidOperationException(error);
+            _listeners[listener.Name] = server;
+            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            HostLog.Listening(_logger, server);
+        }
+
         State.Listening = true;
         State.StartHealthChecks();
-    }
+        if (_configPath is not null)
+        {
+            _watcher = new ConfigWatcher(_configPath, () => ReloadAsync("file changed"));
+        }
 
-    /// <summary>Stops accepting and closes connections.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
-    {
-        State.Listening = false;
-        await _proxy.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _admin.StopAsync(cancellationToken).ConfigureAwait(false);
+        _systemd.Notify(ServiceState.Ready);
     }
-
-    /// <summary>Waits until the host is shut down (Ctrl+C, SIGTERM).</summary>
-    public Task WaitForShutdownAsync() => _proxy.WaitForShutdownAsync();
 
     /// <summary>Where listener <paramref name="name"/> is bound (with the real port when lb.json said 0).</summary>
-    public IPEndPoint EndPoint(string name) => _listenOptions[name].IPEndPoint!;
+    public IPEndPoint EndPoint(string name) => _listeners[name].EndPoint;
+
+    /// <summary>The names of the listeners running now.</summary>
+    public IReadOnlyCollection<string> ListenerNames => _listeners.Keys.ToArray();
+
+    /// <summary>
+    /// Runs until SIGTERM or Ctrl+C (then stops gracefully), reloading on SIGHUP; or until
+    /// <paramref name="stop"/> is cancelled.
+    /// </summary>
+    public async Task RunUntilSignalledAsync(CancellationToken stop = default)
+    {
+        var signalled = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Stop(PosixSignalContext context, string name)
+        {
+            // The default action would end the process at once; the balancer stops gracefully instead.
+            context.Cancel = true;
+            signalled.TrySetResult(name);
+        }
+
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, "SIGTERM"));
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, "SIGINT"));
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT"));
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            c.Cancel = true;
+            _ = ReloadAsync("SIGHUP");
+        });
+        using var registration = stop.Register(() => signalled.TrySetResult("stop requested"));
+        string reason = await signalled.Task.ConfigureAwait(false);
+        await StopAsync(reason).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the config file again and applies it: an invalid file (or a certificate that does
+    /// not load, or a new address that cannot be bound) is refused with every error logged and
+    /// the running configuration kept.
+    /// </summary>
+    public async Task<ConfigResult> ReloadAsync(string trigger)
+    {
+        if (_configPath is null)
+        {
+            return new ConfigResult(null, [new ConfigError("$", "the balancer was not started from a file")], []);
+        }
+
+        await _reloadLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                return new ConfigResult(null, [new ConfigError("$", "the balancer is stopping")], []);
+            }
+
+            HostLog.Reloading(_logger, _configPath, trigger);
+            var result = ConfigLoader.LoadFile(_configPath);
+            foreach (var warning in result.Warnings)
+            {
+                HostLog.ReloadWarning(_logger, warning.ToString());
+            }
+
+            if (!result.IsValid)
+            {
+                foreach (var error in result.Errors)
+                {
+                    HostLog.ReloadError(_logger, $"{_configPath}: {error}");
+                }
+
+                return result;
+            }
+
+            string? failure = await ApplyAsync(result.Config!).ConfigureAwait(false);
+            if (failure is not null)
+            {
+                HostLog.ReloadError(_logger, failure);
+                return new ConfigResult(null, [new ConfigError("listeners", failure)], result.Warnings);
+            }
+
+            HostLog.Reloaded(_logger, State.Current.Generation, result.Config!.Backends.Count, result.Config.Listeners.Count);
+            return result;
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+    }
+
+    // Listeners first (new ones bound before anything changes, so that a failure changes
+    // nothing), then one snapshot swap, then the listeners that went away drain and stop.
+    private async Task<string?> ApplyAsync(BalancerConfig config)
+    {
+        var before = State.Current.Config;
+        var started = new List<ListenerServer>();
+        var replaced = new List<(ListenerServer Old, ListenerServer New)>();
+        foreach (var listener in config.Listeners)
+        {
+            if (_listeners.TryGetValue(listener.Name, out var running) && running.Config == listener)
+            {
+                if (running.Certificate is { } certificate && !certificate.TryReload(out string? certificateError))
+                {
+                    HostLog.ReloadWarning(_logger, $"listener {listener.Name}: the certificate in use is kept: {certificateError}");
+                }
+
+                continue;
+            }
+
+            var server = ListenerServer.Create(listener, State, _loggerFactory, out string? error);
+            if (server is null)
+            {
+                await StopAllAsync(started).ConfigureAwait(false);
+                return error;
+            }
+
+            if (running is not null && SameAddress(running.Config.Address, listener.Address))
+            {
+                // Same address, new mode or certificate files: it can only bind once the old one is gone.
+                replaced.Add((running, server));
+                continue;
+            }
+
+            try
+            {
+                await server.StartAsync().ConfigureAwait(false);
+                started.Add(server);
+            }
+            catch (IOException e)
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+                await StopAllAsync(started).ConfigureAwait(false);
+                return $"listener {listener.Name}: cannot listen on {listener.Address}: {e.Message}";
+            }
+        }
+
+        if (!SameAdmin(before.Admin, config.Admin))
+        {
+            HostLog.ReloadWarning(_logger, "the admin section changed; it takes effect when the balancer restarts");
+        }
+
+        State.Apply(config with { Admin = before.Admin }, runtimeEdit: false);
+        var timeout = TimeSpan.FromMilliseconds(config.Timeouts.ShutdownTimeoutMs);
+        var names = config.Listeners.Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, old) in _listeners.ToArray())
+        {
+            if (!names.Contains(name) || replaced.Any(r => r.Old == old) || started.Any(s => s.Config.Name == name))
+            {
+                _listeners.Remove(name);
+                var replacement = replaced.FirstOrDefault(r => r.Old == old).New;
+                _background.Add(Task.Run(async () =>
+                {
+                    await old.StopAsync(timeout).ConfigureAwait(false);
+                    await old.DisposeAsync().ConfigureAwait(false);
+                    HostLog.ListenerStopped(_logger, name);
+                    if (replacement is not null)
+                    {
+                        await replacement.StartAsync().ConfigureAwait(false);
+                    }
+                }));
+                if (replacement is not null)
+                {
+                    _listeners[name] = replacement;
+                }
+            }
+        }
+
+        foreach (var server in started)
+        {
+            _listeners[server.Config.Name] = server;
+            HostLog.Listening(_logger, server);
+        }
+
+        return null;
+    }
+
+    private static bool SameAdmin(AdminConfig a, AdminConfig b) =>
+        a.Address == b.Address && a.Token == b.Token && a.RateLimitPerSecond == b.RateLimitPerSecond && a.CorsOrigins.SequenceEqual(b.CorsOrigins);
+
+    private static bool SameAddress(HostPort a, HostPort b) => a.Port == b.Port && a.Port != 0 && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase);
+
+    private static async Task StopAllAsync(List<ListenerServer> servers)
+    {
+        foreach (var server in servers)
+        {
+            await server.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Graceful stop: /readyz turns 503, the listeners stop accepting, idle client connections
+    /// close, requests in flight get <c>timeouts.shutdownTimeoutMs</c> to finish (their responses
+    /// say <c>Connection: close</c>), then the rest is closed and the admin app stops.
+    /// </summary>
+    public async Task StopAsync(string reason = "stop")
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        int timeoutMs = State.Current.Config.Timeouts.ShutdownTimeoutMs;
+        HostLog.ShuttingDown(_logger, reason, timeoutMs);
+        _systemd.Notify(ServiceState.Stopping);
+        State.Listening = false;
+        _watcher?.Dispose();
+        await _reloadLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var timeout = TimeSpan.FromMilliseconds(timeoutMs);
+            await Task.WhenAll(_listeners.Values.Select(l => l.StopAsync(timeout))).ConfigureAwait(false);
+            await Task.WhenAll(_background).ConfigureAwait(false);
+            await _admin.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+
+        HostLog.Stopped(_logger);
+    }
 
     public async ValueTask DisposeAsync()
     {
         State.Listening = false;
-        await _proxy.DisposeAsync().ConfigureAwait(false);
+        _watcher?.Dispose();
+        foreach (var listener in _listeners.Values)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.WhenAll(_background).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+
         await _admin.DisposeAsync().ConfigureAwait(false);
         await State.DisposeAsync().ConfigureAwait(false);
+        if (_ownsLoggerFactory)
+        {
+            _loggerFactory.Dispose();
+        }
+
+        _reloadLock.Dispose();
     }
 }
