@@ -58,6 +58,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private volatile bool _closeRequested;
     private volatile bool _waitingForRequest;
 
+    // Whether the client connection came through the listener's TLS.
+    private readonly bool _https;
+
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
     // exchange ends so that a request without a body can be sent again on a fresh connection.
     private bool _headHeld;
@@ -91,6 +94,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
         _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIpKey);
         address.TryFormat(_clientIpText, out _clientIpTextLength);
+        _https = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>() is not null;
         var lifetime = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)
         {
@@ -898,7 +902,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
         if (forwarded.Proto)
         {
-            output.Write("X-Forwarded-Proto: http\r\n"u8);
+            output.Write(_https ? "X-Forwarded-Proto: https\r\n"u8 : "X-Forwarded-Proto: http\r\n"u8);
         }
 
         if (forwarded.Host && host >= 0)

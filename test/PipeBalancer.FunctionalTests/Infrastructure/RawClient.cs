@@ -36,6 +36,21 @@ public sealed class RawClient : IDisposable
 
     public Socket Socket => _socket;
 
+    /// <summary>Whether something accepts connections at <paramref name="endPoint"/>.</summary>
+    public static bool Accepts(IPEndPoint endPoint)
+    {
+        try
+        {
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            socket.Connect(endPoint);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     public static async Task<RawClient> ConnectAsync(IPEndPoint endPoint)
     {
         var client = new RawClient();

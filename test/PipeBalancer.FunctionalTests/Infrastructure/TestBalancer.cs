@@ -19,6 +19,9 @@ public sealed class TestBalancer : IAsyncDisposable
 
     public BalancerConfig Config { get; }
 
+    /// <summary>The host itself: reload, stop, listeners.</summary>
+    internal BalancerHost Host => _host;
+
     public IPEndPoint EndPoint => _host.EndPoint("web");
 
     public Uri Url => new($"http://127.0.0.1:{EndPoint.Port}");
@@ -44,6 +47,16 @@ public sealed class TestBalancer : IAsyncDisposable
         var host = BalancerHost.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning));
         await host.StartAsync();
         return new TestBalancer(host, config);
+    }
+
+    /// <summary>Starts from an lb.json file, which the balancer then watches and reloads.</summary>
+    public static async Task<TestBalancer> StartFromFileAsync(string path)
+    {
+        var result = ConfigLoader.LoadFile(path);
+        Assert.That(result.Errors, Is.Empty, "the test's lb.json is valid");
+        var host = BalancerHost.Create(result.Config!, logging => logging.SetMinimumLevel(LogLevel.Warning), path);
+        await host.StartAsync();
+        return new TestBalancer(host, result.Config!);
     }
 
     public static Task<TestBalancer> StartAsync(params TestBackend[] backends) =>
