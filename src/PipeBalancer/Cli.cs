@@ -32,12 +32,18 @@ internal static class Cli
           pipebalancer --version | --help
 
         Options:
-          -c, --config PATH   the configuration file (default: ./lb.json)
-          --keys N            synthetic keys for `ring` (default: 100000)
-          --json              `ring` output as JSON
+          -c, --config PATH     the configuration file (default: ./lb.json)
+          --log-format FORMAT   `console` (default) or `json`: one JSON object per log line
+          --access-log          one line per proxied request on stdout, buffered
+          --keys N              synthetic keys for `ring` (default: 100000)
+          --json                `ring` output as JSON
 
-        Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration, 64 bad command line.
-        Documentation: docs/configuration.md, docs/cli.md
+        Signals (serve, demo): SIGTERM or Ctrl+C stop gracefully (requests in flight get
+        timeouts.shutdownTimeoutMs); SIGHUP reloads the config file, as does saving it.
+
+        Exit codes: 0 ok, 1 runtime failure (an address in use, a certificate that does not
+        load), 2 invalid configuration, 64 bad command line.
+        Documentation: docs/configuration.md, docs/cli.md, docs/operations.md, docs/admin.md
         """;
 
     public static string Version =>

@@ -61,6 +61,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     // Whether the client connection came through the listener's TLS.
     private readonly bool _https;
 
+    // When the current request's head was complete, for the access log (0 when it is off).
+    private long _requestStart;
+    private bool _responseStarted;
+
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
     // exchange ends so that a request without a body can be sent again on a fresh connection.
     private bool _headHeld;
@@ -227,6 +231,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             Volatile.Write(ref _clientDeadline, long.MaxValue);
+            _requestStart = _state.AccessLog is null ? 0 : Stopwatch.GetTimestamp();
 
             // The snapshot read above may be older than this request (the connection sat idle
             // through a change): the request routes on the configuration in force now.
@@ -268,8 +273,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 {
                     // No server left: with nothing eligible, 503; when every server tried
                     // failed, 502 (or 504 when the last one timed out).
+                    int status = !tried ? 503 : _backendTimedOut ? 504 : 502;
+                    WriteAccessLog(status, null);
                     ReleaseHead(buffer.End);
-                    await SendAsync(!tried ? 503 : _backendTimedOut ? 504 : 502).ConfigureAwait(false);
+                    await SendAsync(status).ConfigureAwait(false);
                     return;
                 }
 
@@ -302,6 +309,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     bool keepConnection = false;
                     bool hasBody = _request.HasBody;
                     bool responseStarted = false;
+                    _responseStarted = false;
                     Task<bool>? upload = null;
                     try
                     {
@@ -419,6 +427,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         var framing = ResponseHeadParser.Framing(_response, _request.Method);
                         bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited && !_closeRequested;
                         responseStarted = true;
+                        _responseStarted = true;
                         WriteResponseHead(clientKeepAlive);
                         connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
 
@@ -519,6 +528,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
                             break;
                         }
+                    }
+
+                    if (_state.AccessLog is not null)
+                    {
+                        // While the head is still in the pipe: the line quotes its method and target.
+                        WriteAccessLog(outcome == Outcome.BackendFailed ? (_backendTimedOut ? 504 : 502) : outcome == Outcome.Abort && !_responseStarted ? 0 : _response.Status, backend);
                     }
 
                     ReleaseHead(bodyStart);
@@ -989,6 +1004,17 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
         bytes.CopyTo(_replay.AsSpan(_replayHeadLength + _replayBodyLength));
         _replayBodyLength += bytes.Length;
+    }
+
+    private void WriteAccessLog(int status, Backend? backend)
+    {
+        var log = _state.AccessLog;
+        // The head is still in the pipe, or parsed from the replay copy; otherwise its bytes are gone.
+        if (log is not null && (_headHeld || _replaying))
+        {
+            var method = _request.Raw.Span[.._request.MethodLength];
+            log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), method, _request.Target, _request.IsHttp11, status, backend?.Config.Id, _requestStart);
+        }
     }
 
     private void ReleaseHead(SequencePosition position)

@@ -74,6 +74,9 @@ public sealed class ProxyState : IAsyncDisposable
     /// <summary>When the balancer was created (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
     public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 
+    /// <summary>One line per proxied request, when <c>--access-log</c> is on; else null (and free).</summary>
+    public AccessLog? AccessLog { get; init; }
+
     /// <summary>Whether every listener is bound and accepting (set by the host).</summary>
     public bool Listening { get; set; }
 
@@ -233,6 +236,11 @@ public sealed class ProxyState : IAsyncDisposable
         }
 
         Heartbeat.Dispose();
+        if (AccessLog is not null)
+        {
+            await AccessLog.DisposeAsync().ConfigureAwait(false);
+        }
+
         _current.Backends.Dispose();
         foreach (var b in Retired)
         {

@@ -37,7 +37,8 @@ internal static class DemoCommand
         }
 
         await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer demo", stderr,
-            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath).ConfigureAwait(false);
+            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath,
+            line.AccessLog ? new Forwarding.AccessLog(Console.OpenStandardOutput(), line.JsonLogs) : null).ConfigureAwait(false);
         if (host is null)
         {
             await StopAsync(backends).ConfigureAwait(false);

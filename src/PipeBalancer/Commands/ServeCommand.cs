@@ -15,7 +15,8 @@ internal static class ServeCommand
         }
 
         await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer", stderr,
-            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath).ConfigureAwait(false);
+            line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath,
+            line.AccessLog ? new Forwarding.AccessLog(Console.OpenStandardOutput(), line.JsonLogs) : null).ConfigureAwait(false);
         if (host is null)
         {
             return Cli.ExitCodes.Failure;

@@ -32,13 +32,13 @@ internal sealed class BalancerHost : IAsyncDisposable
     private ConfigWatcher? _watcher;
     private int _stopped;
 
-    private BalancerHost(BalancerConfig config, ILoggerFactory loggerFactory, bool ownsLoggerFactory, string? configPath)
+    private BalancerHost(BalancerConfig config, ILoggerFactory loggerFactory, bool ownsLoggerFactory, string? configPath, AccessLog? accessLog)
     {
         _loggerFactory = loggerFactory;
         _ownsLoggerFactory = ownsLoggerFactory;
         _logger = loggerFactory.CreateLogger("PipeBalancer.Host");
         _configPath = configPath;
-        State = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, loggerFactory);
+        State = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, loggerFactory) { AccessLog = accessLog };
         _admin = Admin.AdminApp.Build(State, config.Admin, Cli.Version, services => ProcessLifetime.Share(services, loggerFactory),
             configPath is null ? null : () => ReloadAsync("POST /api/reload"));
     }
@@ -61,17 +61,17 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// Builds the host for <paramref name="config"/>; nothing listens until <see cref="StartAsync"/>.
     /// With <paramref name="configPath"/>, the file is watched and reloads read it.
     /// </summary>
-    public static BalancerHost Create(BalancerConfig config, Action<ILoggingBuilder>? logging = null, string? configPath = null) =>
-        new(config, LoggerFactory.Create(logging ?? LogSetup.Console), ownsLoggerFactory: true, configPath);
+    public static BalancerHost Create(BalancerConfig config, Action<ILoggingBuilder>? logging = null, string? configPath = null, AccessLog? accessLog = null) =>
+        new(config, LoggerFactory.Create(logging ?? LogSetup.Console), ownsLoggerFactory: true, configPath, accessLog);
 
     /// <summary>
     /// Builds and starts the balancer for a command; null after telling <paramref name="stderr"/>
     /// why it cannot (an address in use, a certificate that does not load).
     /// </summary>
     public static async Task<BalancerHost?> StartForCommandAsync(BalancerConfig config, string command, TextWriter stderr,
-        Action<ILoggingBuilder>? logging = null, string? configPath = null)
+        Action<ILoggingBuilder>? logging = null, string? configPath = null, AccessLog? accessLog = null)
     {
-        var host = Create(config, logging, configPath);
+        var host = Create(config, logging, configPath, accessLog);
         try
         {
             await host.StartAsync().ConfigureAwait(false);

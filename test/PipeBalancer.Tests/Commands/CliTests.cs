@@ -153,7 +153,9 @@ public sealed class CliTests
     [TestCase("--version", "pipebalancer 0.1.0")]
     [TestCase("-v", "pipebalancer 0.1.0")]
     [TestCase("--help", "pipebalancer validate [PATH]")]
-    [TestCase("help", "Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration")]
+    [TestCase("help", "--log-format FORMAT")]
+    [TestCase("help", "SIGHUP reloads the config file")]
+    [TestCase("help", "2 invalid configuration, 64 bad command line")]
     public async Task VersionAndHelp_PrintAndExitZero(string arg, string expected)
     {
         var (code, stdout, _) = await Run(arg);
@@ -168,6 +170,8 @@ public sealed class CliTests
     [TestCase(new[] { "ring", "--keys" }, "--keys needs a value")]
     [TestCase(new[] { "ring", "--keys", "many" }, "--keys needs a whole number")]
     [TestCase(new[] { "route", "--colour" }, "unknown option '--colour'")]
+    [TestCase(new[] { "serve", "--log-format", "xml" }, "--log-format is 'console' or 'json', got 'xml'")]
+    [TestCase(new[] { "serve", "--log-format" }, "--log-format needs a value")]
     public async Task BadCommandLine_ExitsSixtyFour(string[] args, string expected)
     {
         var (code, _, stderr) = await Run(args);
