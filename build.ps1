@@ -2,6 +2,10 @@
 # PipeBalancer build script. Verbs (build.sh takes the same):
 #   ./build.ps1               restore, build, test
 #   ./build.ps1 test          build and run every test; ends with "N passed, N failed"
+#   ./build.ps1 publish       Native AOT executable for linux-x64 at
+#                             artifacts/publish/linux-x64/pipebalancer (Linux only: Native AOT
+#                             does not cross-compile between operating systems; installs clang
+#                             and zlib1g-dev through apt-get when they are missing, and says so)
 #   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
@@ -16,6 +20,39 @@ if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
 }
 
 $results = Join-Path $PSScriptRoot 'artifacts/test-results'
+$publishDir = Join-Path $PSScriptRoot 'artifacts/publish/linux-x64'
+
+# Native AOT links with the platform's C toolchain: clang, and zlib's headers
+# (https://aka.ms/nativeaot-prerequisites). Installed through apt-get when missing.
+function Install-AotPrerequisites {
+    $missing = @()
+    if (-not (Get-Command clang -ErrorAction SilentlyContinue)) { $missing += 'clang' }
+    if (-not (Test-Path /usr/include/zlib.h)) { $missing += 'zlib1g-dev' }
+    if ($missing.Count -eq 0) { return 0 }
+    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        [Console]::Error.WriteLine("build.ps1: Native AOT needs $missing`: install it with your package manager (https://aka.ms/nativeaot-prerequisites).")
+        return 127
+    }
+    $asRoot = (& id -u) -eq '0'
+    $through = if ($asRoot) { '' } else { ' (through sudo)' }
+    [Console]::Error.WriteLine("build.ps1: Native AOT needs $missing; installing with apt-get update, then apt-get install -y --no-install-recommends $missing$through")
+    $install = @('DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends') + $missing
+    if ($asRoot) { & apt-get update -qq | Out-Host } else { & sudo apt-get update -qq | Out-Host }
+    if ($LASTEXITCODE) { return $LASTEXITCODE }
+    if ($asRoot) { & env @install | Out-Host } else { & sudo env @install | Out-Host }
+    return $LASTEXITCODE
+}
+
+function Invoke-Publish([string[]] $extra) {
+    if (-not $IsLinux) {
+        [Console]::Error.WriteLine('build.ps1: the Native AOT executable is built for linux-x64, on Linux (Native AOT does not cross-compile between operating systems)')
+        return 1
+    }
+    $status = Install-AotPrerequisites
+    if ($status) { return $status }
+    & dotnet publish src/PipeBalancer/PipeBalancer.csproj -c Release -r linux-x64 -p:PublishAot=true -o $publishDir -nologo @extra | Out-Host
+    return $LASTEXITCODE
+}
 
 function Invoke-Tests([string[]] $extra) {
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
@@ -45,6 +82,7 @@ switch ($verb) {
         exit (Invoke-Tests (@('--no-build') + $rest))
     }
     'test' { exit (Invoke-Tests $rest) }
+    'publish' { exit (Invoke-Publish $rest) }
     'run' {
         & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
         if ($rest.Count -eq 0) { $rest = @('demo') }
@@ -67,7 +105,7 @@ switch ($verb) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Error "build.ps1: unknown verb '$verb' (use: test, run, bench, load, or none for restore+build+test)"
+        Write-Error "build.ps1: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)"
         exit 64
     }
 }

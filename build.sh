@@ -2,6 +2,9 @@
 # PipeBalancer build script. Verbs (build.ps1 takes the same):
 #   ./build.sh               restore, build, test
 #   ./build.sh test          build and run every test; ends with "N passed, N failed"
+#   ./build.sh publish       Native AOT executable for linux-x64 at
+#                            artifacts/publish/linux-x64/pipebalancer (installs clang and
+#                            zlib1g-dev through apt-get when they are missing, and says so)
 #   ./build.sh run [args]    Release build, then run pipebalancer with args; no args: the demo
 #                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
@@ -22,6 +25,27 @@ need() {
 need dotnet "Install the .NET 10 SDK: https://dot.net/download (Debian: apt-get install dotnet-sdk-10.0 from Microsoft's package feed)."
 
 results="$root/artifacts/test-results"
+publish_dir="$root/artifacts/publish/linux-x64"
+
+# Native AOT links with the platform's C toolchain: clang, and zlib's headers
+# (https://aka.ms/nativeaot-prerequisites). Installed through apt-get when missing.
+aot_prerequisites() {
+  local missing=()
+  command -v clang >/dev/null 2>&1 || missing+=(clang)
+  [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need apt-get "Native AOT needs ${missing[*]}: install it with your package manager (https://aka.ms/nativeaot-prerequisites)."
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "build.sh: Native AOT needs ${missing[*]}; installing with apt-get update, then apt-get install -y --no-install-recommends ${missing[*]}${sudo[*]:+ (through sudo)}" >&2
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+publish() {
+  aot_prerequisites
+  dotnet publish src/PipeBalancer/PipeBalancer.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$publish_dir" -nologo "$@"
+}
 
 # Sums the counters of every TRX file written by the last test run.
 count_results() {
@@ -62,6 +86,9 @@ case "$verb" in
   test)
     run_tests "$@"
     ;;
+  publish)
+    publish "$@"
+    ;;
   run)
     dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo
     [ $# -eq 0 ] && set -- demo
@@ -76,7 +103,7 @@ case "$verb" in
     exec bash perf/load/run.sh "$@"
     ;;
   *)
-    echo "build.sh: unknown verb '$verb' (use: test, run, bench, load, or none for restore+build+test)" >&2
+    echo "build.sh: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)" >&2
     exit 64
     ;;
 esac
