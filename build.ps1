@@ -1,7 +1,8 @@
 #!/usr/bin/env pwsh
 # PipeBalancer build script. Verbs (build.sh takes the same):
-#   ./build.ps1               restore, build, test
-#   ./build.ps1 test          build and run every test; ends with "N passed, N failed"
+#   ./build.ps1               publish (below), restore, build, test
+#   ./build.ps1 test          publish (below), then build and run every test; ends with
+#                             "N passed, N failed"
 #   ./build.ps1 publish       Native AOT executable for linux-x64 at
 #                             artifacts/publish/linux-x64/pipebalancer (Linux only: Native AOT
 #                             does not cross-compile between operating systems; installs clang
@@ -77,11 +78,16 @@ $rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
 
 switch ($verb) {
     'all' {
+        $status = Invoke-Publish @(); if ($status) { exit $status }
         & dotnet restore PipeBalancer.sln; if ($LASTEXITCODE) { exit $LASTEXITCODE }
         & dotnet build PipeBalancer.sln -c Release --no-restore; if ($LASTEXITCODE) { exit $LASTEXITCODE }
         exit (Invoke-Tests (@('--no-build') + $rest))
     }
-    'test' { exit (Invoke-Tests $rest) }
+    'test' {
+        # The functional tests run the Native AOT executable too.
+        $status = Invoke-Publish @(); if ($status) { exit $status }
+        exit (Invoke-Tests $rest)
+    }
     'publish' { exit (Invoke-Publish $rest) }
     'run' {
         & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }

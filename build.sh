@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PipeBalancer build script. Verbs (build.ps1 takes the same):
-#   ./build.sh               restore, build, test
-#   ./build.sh test          build and run every test; ends with "N passed, N failed"
+#   ./build.sh               publish (below), restore, build, test
+#   ./build.sh test          publish (below), then build and run every test; ends with
+#                            "N passed, N failed"
 #   ./build.sh publish       Native AOT executable for linux-x64 at
 #                            artifacts/publish/linux-x64/pipebalancer (installs clang and
 #                            zlib1g-dev through apt-get when they are missing, and says so)
@@ -79,11 +80,14 @@ verb="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$verb" in
   all)
+    publish
     dotnet restore PipeBalancer.sln
     dotnet build PipeBalancer.sln -c Release --no-restore
     run_tests --no-build
     ;;
   test)
+    # The functional tests run the Native AOT executable too.
+    publish
     run_tests "$@"
     ;;
   publish)

@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using PipeBalancer.FunctionalTests.Infrastructure;
 
 namespace PipeBalancer.FunctionalTests.Hosting;
 
 /// <summary>The real executable, started as a user starts it, with a config file and real backends.</summary>
-public sealed partial class ExecutableTests
+public sealed class ExecutableTests
 {
     private static string Executable => Path.Combine(TestContext.CurrentContext.TestDirectory, "pipebalancer");
 
@@ -16,84 +15,39 @@ public sealed partial class ExecutableTests
     {
         await using var s1 = await TestBackend.StartAsync("s1");
         await using var s2 = await TestBackend.StartAsync("s2");
-        string config = Path.Combine(Path.GetTempPath(), $"pipebalancer-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(config, $$"""
+        await using var balancer = await BalancerProcess.StartAsync(Executable, $$"""
             {
               "listeners": [ { "name": "web", "address": "127.0.0.1:0", "mode": "http" } ],
               "admin": { "address": "127.0.0.1:0" },
               "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" }, { "id": "s2", "address": "127.0.0.1:{{s2.Port}}" } ]
             }
-            """);
-        var start = new ProcessStartInfo(Executable, ["serve", "--config", config])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
-        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT");
-        using var process = new Process { StartInfo = start };
-        var proxyPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var adminPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
+            """, start =>
             {
-                proxyPortFound.TrySetException(new InvalidOperationException("the balancer exited: " + string.Join('\n', errors)));
-                adminPortFound.TrySetException(new InvalidOperationException("the balancer exited: " + string.Join('\n', errors)));
-            }
-            else if (ListeningLine().Match(e.Data) is { Success: true } web)
-            {
-                proxyPortFound.TrySetResult(int.Parse(web.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else if (AdminLine().Match(e.Data) is { Success: true } admin)
-            {
-                adminPortFound.TrySetResult(int.Parse(admin.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                errors.Enqueue(e.Data);
-            }
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            int proxyPort = await proxyPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            int adminPort = await adminPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var seen = new HashSet<string>();
-            for (int i = 0; i < 20; i++)
-            {
-                using var response = await client.GetAsync($"http://127.0.0.1:{proxyPort}/item/{i}");
-                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-                seen.Add(response.Headers.GetValues("X-Backend").Single());
-            }
-
-            using var stats = JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{adminPort}/api/stats"));
-            var root = stats.RootElement;
-            Assert.Multiple(() =>
-            {
-                Assert.That(seen, Is.EquivalentTo(new[] { "s1", "s2" }));
-                Assert.That(root.GetProperty("totals").GetProperty("requests").GetInt64(), Is.EqualTo(20));
-                Assert.That(root.GetProperty("backends").EnumerateArray().Sum(b => b.GetProperty("requests").GetInt64()), Is.EqualTo(20));
-                Assert.That(root.GetProperty("process").GetProperty("inlineSocketCompletions").GetBoolean(), Is.True,
-                    "the shipped binary turns inline socket completions on by itself");
-                Assert.That(root.GetProperty("process").GetProperty("socketEngineThreads").GetString(),
-                    Is.EqualTo(Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    "one epoll thread per two cores");
+                start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+                start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT");
             });
-        }
-        finally
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 20; i++)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            File.Delete(config);
+            using var response = await client.GetAsync($"http://127.0.0.1:{balancer.ProxyPort}/item/{i}");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            seen.Add(response.Headers.GetValues("X-Backend").Single());
         }
+
+        using var stats = JsonDocument.Parse(await client.GetStringAsync($"http://127.0.0.1:{balancer.AdminPort}/api/stats"));
+        var root = stats.RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Is.EquivalentTo(new[] { "s1", "s2" }));
+            Assert.That(root.GetProperty("totals").GetProperty("requests").GetInt64(), Is.EqualTo(20));
+            Assert.That(root.GetProperty("backends").EnumerateArray().Sum(b => b.GetProperty("requests").GetInt64()), Is.EqualTo(20));
+            Assert.That(root.GetProperty("process").GetProperty("inlineSocketCompletions").GetBoolean(), Is.True,
+                "the shipped binary turns inline socket completions on by itself");
+            Assert.That(root.GetProperty("process").GetProperty("socketEngineThreads").GetString(),
+                Is.EqualTo(Math.Max(1, Environment.ProcessorCount / 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                "one epoll thread per two cores");
+        });
     }
 
     [Test]
@@ -119,10 +73,4 @@ public sealed partial class ExecutableTests
             File.Delete(config);
         }
     }
-
-    [GeneratedRegex(@"web \(http\) listening on 127\.0\.0\.1:(\d+)")]
-    private static partial Regex ListeningLine();
-
-    [GeneratedRegex(@"admin .* on http://127\.0\.0\.1:(\d+)/")]
-    private static partial Regex AdminLine();
 }

@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace PipeBalancer.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// An executable running <c>serve</c> in its own process, as a user starts it: the config is
+/// written to a temp file, its listeners bind port 0, and the ports it got are read from the
+/// lines it prints (listener <c>web</c> and the admin app).
+/// </summary>
+public sealed partial class BalancerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _config;
+    private readonly ConcurrentQueue<string> _errors;
+
+    private BalancerProcess(Process process, string config, ConcurrentQueue<string> errors, int proxyPort, int adminPort)
+    {
+        _process = process;
+        _config = config;
+        _errors = errors;
+        ProxyPort = proxyPort;
+        AdminPort = adminPort;
+    }
+
+    /// <summary>The port listener <c>web</c> got.</summary>
+    public int ProxyPort { get; }
+
+    /// <summary>The port the admin app got.</summary>
+    public int AdminPort { get; }
+
+    /// <summary>What the process wrote to stderr so far.</summary>
+    public string Errors => string.Join('\n', _errors);
+
+    /// <summary>Starts <c><paramref name="executable"/> serve --config FILE</c> and waits until both ports are printed.</summary>
+    public static async Task<BalancerProcess> StartAsync(string executable, string configJson, Action<ProcessStartInfo>? configure = null)
+    {
+        string config = Path.Combine(Path.GetTempPath(), $"pipebalancer-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, configJson);
+        var start = new ProcessStartInfo(executable, ["serve", "--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        configure?.Invoke(start);
+        var process = new Process { StartInfo = start };
+        var proxyPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var adminPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                proxyPortFound.TrySetException(new InvalidOperationException("the balancer exited: " + string.Join('\n', errors)));
+                adminPortFound.TrySetException(new InvalidOperationException("the balancer exited: " + string.Join('\n', errors)));
+            }
+            else if (ListeningLine().Match(e.Data) is { Success: true } web)
+            {
+                proxyPortFound.TrySetResult(int.Parse(web.Groups[1].Value, CultureInfo.InvariantCulture));
+            }
+            else if (AdminLine().Match(e.Data) is { Success: true } admin)
+            {
+                adminPortFound.TrySetResult(int.Parse(admin.Groups[1].Value, CultureInfo.InvariantCulture));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                errors.Enqueue(e.Data);
+            }
+        };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            int proxyPort = await proxyPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            int adminPort = await adminPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            return new BalancerProcess(process, config, errors, proxyPort, adminPort);
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
+            File.Delete(config);
+            throw;
+        }
+    }
+
+    /// <summary>Sends SIGTERM (with kill(1): .NET has no API to signal another process) and returns the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+            Assert.That(kill.ExitCode, Is.Zero, "kill -TERM failed");
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        File.Delete(_config);
+    }
+
+    [GeneratedRegex(@"web \(http\) listening on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"admin .* on http://127\.0\.0\.1:(\d+)/")]
+    private static partial Regex AdminLine();
+}
