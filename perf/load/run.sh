@@ -8,12 +8,20 @@
 #   --duration S      measured seconds per target (default 8; each target also gets a 2 s warm-up)
 #   --connections N   wrk connections (default 64; wrk always runs one thread: -t1)
 #   --paths N         distinct request paths /p/0 .. /p/N-1, cycled per request (default 10000)
-#   --skip-build      do not run `dotnet build` first; use the existing Release build
+#   --skip-build      do not run `dotnet build` (nor, with --aot, `./build.sh publish`) first;
+#                     use the existing builds
 #   --metrics-pairs N after the table, N pairs of balancer runs back to back, one plain and one
 #                     with /metrics scraped every second, and the median req/s ratio (default 0)
+#   --aot             also measure the Native AOT executable (artifacts/publish/linux-x64/
+#                     pipebalancer, built with `./build.sh publish` unless --skip-build) as the
+#                     row pipebalancer-aot: same config, its own ports
+#   --aot-pairs N     implies --aot; after the table, N pairs of runs back to back, one per
+#                     build (JIT first in odd pairs, AOT first in even ones), and the median
+#                     AOT/JIT ratios of req/s and CPU per request (default 0)
 #   -h, --help        this text
 #
-# Requirements (the harness installs nothing):
+# Requirements (the harness installs nothing; with --aot, `./build.sh publish` installs clang
+# and zlib1g-dev when they are missing):
 #   wrk               required                 apt-get install wrk
 #   nginx             optional (nginx-light)   apt-get install nginx-light
 #   haproxy           optional                 apt-get install haproxy
@@ -24,15 +32,17 @@
 #      three server blocks answering `return 200 "hello from sN\n"`), or, without nginx,
 #      three `pipebalancer demo-backend` processes.
 #   2. The balancer (`pipebalancer serve`) with a temporary lb.json: ring / xxhash3 / key path
-#      over s1..s3. If it fails to build or start, its row says so and the other targets
-#      are still measured (the script then exits 1).
+#      over s1..s3 (with --aot, the Native AOT build too, on its own ports). If it fails to
+#      build or start, its row says so and the other targets are still measured (the script
+#      then exits 1).
 #   3. Peers in front of the same backends: HAProxy (nbthread 2, balance uri, hash-type
 #      consistent, http-reuse always) and nginx (worker_processes 2, hash $request_uri
 #      consistent, upstream keepalive 64), each only if installed.
-#   4. Per target, in order direct (backend s1), pipebalancer, haproxy, nginx: a 2 s wrk
-#      warm-up, then `wrk -t1 -cN -dSs --latency -s perf/load/paths.lua`. Measured: req/s,
+#   4. Per target, in order direct (backend s1), pipebalancer, pipebalancer-aot, haproxy,
+#      nginx: a 2 s wrk warm-up, then `wrk -t1 -cN -dSs --latency -s perf/load/paths.lua`. Measured: req/s,
 #      p50/p99 latency, errors (non-2xx/3xx + socket errors) and the proxy's CPU time per
-#      request (utime+stime from /proc/PID/stat of all its processes over the measured run).
+#      request (utime+stime from /proc/PID/stat of all its processes over the measured run);
+#      for the balancer, its RSS after the run (VmRSS of /proc/PID/status).
 #   5. Prints a markdown table and saves it to perf/load/results/last.md.
 #
 # Every process it starts is killed on exit and its temp dir removed. With the defaults the
@@ -54,6 +64,8 @@ connections=64
 paths=10000
 skip_build=0
 metrics_pairs=0
+aot=0
+aot_pairs=0
 warmup=2
 
 usage() { sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -89,6 +101,12 @@ while [ $# -gt 0 ]; do
       if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then log "--metrics-pairs needs a number"; exit 64; fi
       metrics_pairs="$2"; shift 2
       ;;
+    --aot) aot=1; shift ;;
+    --aot-pairs)
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then log "--aot-pairs needs a number"; exit 64; fi
+      aot_pairs="$2"; shift 2
+      [ "$aot_pairs" -gt 0 ] && aot=1
+      ;;
     -h|--help) usage; exit 0 ;;
     *) log "unknown option '$1' (see --help)"; exit 64 ;;
   esac
@@ -118,6 +136,7 @@ fi
 
 lua="$here/paths.lua"
 dll="$root/src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll"
+aot_bin="$root/artifacts/publish/linux-x64/pipebalancer"
 clk_tck="$(getconf CLK_TCK)"
 
 # ---------------------------------------------------------------- processes and cleanup
@@ -233,10 +252,11 @@ read_pidfile() {
   return 1
 }
 
-mapfile -t ports < <(free_ports 7)
-if [ "${#ports[@]}" -ne 7 ]; then log "could not pick free ports"; exit 1; fi
+mapfile -t ports < <(free_ports 9)
+if [ "${#ports[@]}" -ne 9 ]; then log "could not pick free ports"; exit 1; fi
 b1="${ports[0]}" b2="${ports[1]}" b3="${ports[2]}"
 lb_port="${ports[3]}" admin_port="${ports[4]}" haproxy_port="${ports[5]}" nginx_port="${ports[6]}"
+aot_port="${ports[7]}" aot_admin_port="${ports[8]}"
 
 # ---------------------------------------------------------------- build
 
@@ -252,6 +272,19 @@ fi
 if [ -z "$balancer_status" ] && [ ! -f "$dll" ]; then
   log "$dll does not exist (run without --skip-build)"
   balancer_status="not built"
+fi
+aot_status=""           # the same for the Native AOT build (with --aot)
+if [ "$aot" = 1 ] && [ "$skip_build" = 0 ]; then
+  log "publishing the Native AOT build (./build.sh publish)"
+  if ! bash "$root/build.sh" publish >"$tmp/publish.log" 2>&1; then
+    tail -n 30 "$tmp/publish.log" >&2
+    log "the Native AOT build failed"
+    aot_status="failed to build"
+  fi
+fi
+if [ "$aot" = 1 ] && [ -z "$aot_status" ] && [ ! -x "$aot_bin" ]; then
+  log "$aot_bin does not exist (run without --skip-build, or ./build.sh publish)"
+  aot_status="not built"
 fi
 
 # ---------------------------------------------------------------- backends
@@ -320,30 +353,46 @@ cat >"$tmp/lb.json" <<EOF
 {"listeners":[{"name":"web","address":"127.0.0.1:$lb_port","mode":"http"}],"admin":{"address":"127.0.0.1:$admin_port"},"routing":{"algorithm":"ring","hash":"xxhash3","virtualNodes":160,"key":"path"},"backends":[{"id":"s1","address":"127.0.0.1:$b1","weight":1},{"id":"s2","address":"127.0.0.1:$b2","weight":1},{"id":"s3","address":"127.0.0.1:$b3","weight":1}]}
 EOF
 
+sed -e "s/:$lb_port\"/:$aot_port\"/" -e "s/:$admin_port\"/:$aot_admin_port\"/" "$tmp/lb.json" >"$tmp/lb-aot.json"
+
+# start_balancer NAME PORT COMMAND...: runs it in the background and waits for PORT; sets
+# start_pid, and start_error when it did not come up.
+start_balancer() {
+  local name="$1" port="$2" code
+  shift 2
+  start_error=""
+  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  start_pid=$!
+  started+=("$start_pid")
+  wait_port "$start_pid" "$port" 15
+  case $? in
+    0) return 0 ;;
+    1)
+      wait "$start_pid" 2>/dev/null; code=$?
+      start_error="exited with code $code: $(head -n 1 "$tmp/$name.err")"
+      ;;
+    *) start_error="127.0.0.1:$port did not accept connections within 15 s" ;;
+  esac
+  log "$name failed to start: $start_error; its output:"
+  sed 's/^/  | /' "$tmp/$name.out" "$tmp/$name.err" >&2
+}
+
 balancer_pid=""
 balancer_detail=""
 if [ -z "$balancer_status" ]; then
   log "starting pipebalancer on 127.0.0.1:$lb_port (admin $admin_port)"
-  dotnet "$dll" serve --config "$tmp/lb.json" >"$tmp/balancer.out" 2>"$tmp/balancer.err" &
-  balancer_pid=$!
-  started+=("$balancer_pid")
-  wait_port "$balancer_pid" "$lb_port" 15
-  case $? in
-    0) ;;
-    1)
-      wait "$balancer_pid" 2>/dev/null; code=$?
-      balancer_status="failed to start"
-      balancer_detail="exited with code $code: $(head -n 1 "$tmp/balancer.err")"
-      log "pipebalancer failed to start (exit code $code); its output:"
-      sed 's/^/  | /' "$tmp/balancer.out" "$tmp/balancer.err" >&2
-      ;;
-    *)
-      balancer_status="failed to start"
-      balancer_detail="127.0.0.1:$lb_port did not accept connections within 15 s"
-      log "pipebalancer failed to start: $balancer_detail; its output:"
-      sed 's/^/  | /' "$tmp/balancer.out" "$tmp/balancer.err" >&2
-      ;;
-  esac
+  start_balancer pipebalancer "$lb_port" dotnet "$dll" serve --config "$tmp/lb.json"
+  balancer_pid="$start_pid"
+  if [ -n "$start_error" ]; then balancer_status="failed to start" balancer_detail="$start_error"; fi
+fi
+
+aot_pid=""
+aot_detail=""
+if [ "$aot" = 1 ] && [ -z "$aot_status" ]; then
+  log "starting pipebalancer-aot on 127.0.0.1:$aot_port (admin $aot_admin_port)"
+  start_balancer pipebalancer-aot "$aot_port" "$aot_bin" serve --config "$tmp/lb-aot.json"
+  aot_pid="$start_pid"
+  if [ -n "$start_error" ]; then aot_status="failed to start" aot_detail="$start_error"; fi
 fi
 
 # ---------------------------------------------------------------- peers
@@ -459,12 +508,17 @@ run_wrk() { # URL SECONDS OUTFILE
 }
 
 names=() rps=() p50=() p99=() cpu=() errs=() states=()
-allocation_note=""
+balancer_notes=()   # per balancer build: allocations and RSS over its measured run
 
-# The balancer's own counters (admin /api/stats): allocated bytes and requests served.
+# The balancer's own counters (admin /api/stats on ADMIN-PORT): allocated bytes and requests served.
 admin_stats() {
-  curl -s --max-time 5 "http://127.0.0.1:$admin_port/api/stats" 2>/dev/null ||
-    python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$admin_port/api/stats" 2>/dev/null
+  curl -s --max-time 5 "http://127.0.0.1:$1/api/stats" 2>/dev/null ||
+    python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$1/api/stats" 2>/dev/null
+}
+
+# Resident memory of PID in MB (VmRSS of /proc/PID/status).
+rss_mb() {
+  awk '$1 == "VmRSS:" { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
 }
 
 # allocation_delta BEFORE-JSON AFTER-JSON -> "N bytes/request over M requests, G gen0 GCs"
@@ -493,12 +547,18 @@ measure() {
   [ -n "$pid" ] && mapfile -t pids < <(family "$pid")
   local before=0 after=0
   [ -n "$pid" ] && before="$(cpu_ticks "${pids[@]}")"
-  local stats_before=""
-  [ "$name" = pipebalancer ] && stats_before="$(admin_stats)"
+  local stats_before="" stats_port=""
+  case "$name" in
+    pipebalancer) stats_port="$admin_port" ;;
+    pipebalancer-aot) stats_port="$aot_admin_port" ;;
+  esac
+  [ -n "$stats_port" ] && stats_before="$(admin_stats "$stats_port")"
   run_wrk "$url" "$duration" "$out"
   [ -n "$pid" ] && after="$(cpu_ticks "${pids[@]}")"
-  if [ "$name" = pipebalancer ] && [ -n "$stats_before" ]; then
-    allocation_note="$(allocation_delta "$stats_before" "$(admin_stats)")"
+  if [ -n "$stats_port" ]; then
+    local allocations=""
+    [ -n "$stats_before" ] && allocations="$(allocation_delta "$stats_before" "$(admin_stats "$stats_port")")"
+    balancer_notes+=("$name (measured run): ${allocations:-allocations not read}; RSS after the run $(rss_mb "$pid") MB")
   fi
 
   local requests r50 r99 sock non2xx
@@ -543,6 +603,13 @@ if [ -z "$balancer_status" ]; then
 else
   skip pipebalancer "$balancer_status"
 fi
+if [ "$aot" = 1 ]; then
+  if [ -z "$aot_status" ]; then
+    if alive "$aot_pid"; then measure pipebalancer-aot "$aot_port" "$aot_pid"; else skip pipebalancer-aot "exited before its run"; fi
+  else
+    skip pipebalancer-aot "$aot_status"
+  fi
+fi
 if [ "$have_haproxy" = 1 ]; then
   if [ -z "$haproxy_status" ]; then measure haproxy "$haproxy_port" "$haproxy_pid"; else skip haproxy "$haproxy_status"; fi
 fi
@@ -585,10 +652,11 @@ report="$tmp/report.md"
       echo "| ${names[$i]} | ${states[$i]} | - | - | - | - | - | - |"
     fi
   done
-  if [ -n "$balancer_detail" ] || [ -n "$allocation_note" ] || [ "${#notes[@]}" -gt 0 ]; then
+  if [ -n "$balancer_detail" ] || [ -n "$aot_detail" ] || [ "${#balancer_notes[@]}" -gt 0 ] || [ "${#notes[@]}" -gt 0 ]; then
     echo
-    [ -n "$allocation_note" ] && echo "- pipebalancer allocations (runtime counter, measured run): $allocation_note"
+    for note in "${balancer_notes[@]}"; do echo "- $note"; done
     [ -n "$balancer_detail" ] && echo "- pipebalancer: $balancer_detail"
+    [ -n "$aot_detail" ] && echo "- pipebalancer-aot: $aot_detail"
     for note in "${notes[@]}"; do echo "- $note"; done
   fi
 } >"$report"
@@ -622,6 +690,51 @@ if [ "$metrics_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid"
     ratios="$(for i in "${!plain[@]}"; do awk -v a="${scraped[$i]}" -v b="${plain[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | sort -n)"
     echo
     echo "- median scraped/plain: $(echo "$ratios" | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'); sum of scraped req/s over sum of plain: $(echo "${plain[*]} | ${scraped[*]}" | awk -F'|' '{ n = split($1, p, " "); split($2, q, " "); for (i = 1; i <= n; i++) { a += p[i]; b += q[i] } if (a > 0) printf "%.3f", b / a }')"
+  } >>"$report"
+fi
+
+# JIT or Native AOT: the two builds run back to back in pairs, the order flipped every pair, so
+# that drift on a noisy machine hits both alike; the ratios within each pair are what count.
+# pair_run NAME PORT PID: one measured run (after a warm-up); sets pair_rps and pair_cpu (us/request)
+pair_run() {
+  local out="$tmp/pair-$1.txt" url="http://127.0.0.1:$2/" before after requests
+  local -a pids
+  mapfile -t pids < <(family "$3")
+  run_wrk "$url" "$warmup" "$tmp/pair-warmup.txt"
+  before="$(cpu_ticks "${pids[@]}")"
+  run_wrk "$url" "$duration" "$out"
+  after="$(cpu_ticks "${pids[@]}")"
+  requests="$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$out")"
+  read -r pair_rps pair_cpu < <(awk -v t="$((after - before))" -v hz="$clk_tck" -v n="${requests:-0}" '$1 == "Requests/sec:" { r = $2 }
+    END { if (n > 0 && r > 0) printf "%.0f %.1f\n", r, t * 1e6 / hz / n; else print "- -" }' "$out")
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [ "$aot_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid" && [ -n "$aot_pid" ] && alive "$aot_pid"; then
+  jit_r=() jit_c=() aot_r=() aot_c=() order=()
+  for ((pair = 1; pair <= aot_pairs; pair++)); do
+    if ((pair % 2)); then order+=("JIT, AOT"); else order+=("AOT, JIT"); fi
+    for build in $(if ((pair % 2)); then echo jit aot; else echo aot jit; fi); do
+      log "JIT/AOT pair $pair/$aot_pairs: $build run"
+      if [ "$build" = jit ]; then
+        pair_run jit "$lb_port" "$balancer_pid"; jit_r+=("$pair_rps") jit_c+=("$pair_cpu")
+      else
+        pair_run aot "$aot_port" "$aot_pid"; aot_r+=("$pair_rps") aot_c+=("$pair_cpu")
+      fi
+    done
+  done
+  {
+    echo
+    echo "JIT or Native AOT ($aot_pairs pairs of ${duration}s runs back to back, ${warmup}s warm-up each, order flipped every pair):"
+    echo
+    echo "| pair | order | JIT req/s | AOT req/s | AOT/JIT req/s | JIT CPU us/req | AOT CPU us/req | AOT/JIT CPU |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+    for i in "${!jit_r[@]}"; do
+      echo "| $((i + 1)) | ${order[$i]} | ${jit_r[$i]} | ${aot_r[$i]} | $(ratio "${aot_r[$i]}" "${jit_r[$i]}") | ${jit_c[$i]} | ${aot_c[$i]} | $(ratio "${aot_c[$i]}" "${jit_c[$i]}") |"
+    done
+    echo
+    echo "- median AOT/JIT req/s: $(for i in "${!jit_r[@]}"; do awk -v a="${aot_r[$i]}" -v b="${jit_r[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median); median AOT/JIT CPU per request: $(for i in "${!jit_c[@]}"; do awk -v a="${aot_c[$i]}" -v b="${jit_c[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median)"
+    echo "- RSS after the pairs: JIT $(rss_mb "$balancer_pid") MB, AOT $(rss_mb "$aot_pid") MB"
   } >>"$report"
 fi
 
