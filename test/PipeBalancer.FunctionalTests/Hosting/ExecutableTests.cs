@@ -51,6 +51,134 @@ public sealed class ExecutableTests
     }
 
     [Test]
+    public async Task JsonLogs_AreOneObjectPerLine_WithRejectionsAndTheAccessLog()
+    {
+        await using var s1 = await TestBackend.StartAsync("s1");
+        await using var balancer = await BalancerProcess.StartAsync(Executable, $$"""
+            {
+              "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
+              "admin": { "address": "127.0.0.1:0" },
+              "health": { "enabled": false },
+              "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" } ]
+            }
+            """, null, "--log-format", "json", "--access-log");
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            (await client.GetAsync($"http://127.0.0.1:{balancer.ProxyPort}/logged/path")).EnsureSuccessStatusCode();
+        }
+
+        using (var raw = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, balancer.ProxyPort)))
+        {
+            await raw.SendAsync("GET /bad%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+            await raw.ReadResponseAsync();
+        }
+
+        Assert.That(await balancer.TerminateAsync(), Is.Zero);
+        var json = balancer.Output.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToList();
+        var rejected = json.SingleOrDefault(d => d.RootElement.TryGetProperty("EventId", out var id) && id.GetInt32() == 1001);
+        var access = json.SingleOrDefault(d => d.RootElement.TryGetProperty("target", out _));
+        Assert.Multiple(() =>
+        {
+            Assert.That(balancer.Output.Where(l => l.StartsWith('{')).Count(), Is.GreaterThan(2));
+            Assert.That(rejected, Is.Not.Null, "the rejected request's line");
+            Assert.That(rejected!.RootElement.GetProperty("LogLevel").GetString(), Is.EqualTo("Information"));
+            Assert.That(rejected.RootElement.GetProperty("State").GetProperty("Status").GetInt32(), Is.EqualTo(400));
+            Assert.That(access, Is.Not.Null, "the access log line of the proxied request");
+            Assert.That(access!.RootElement.GetProperty("target").GetString(), Is.EqualTo("/logged/path"));
+            Assert.That(access.RootElement.GetProperty("status").GetInt32(), Is.EqualTo(200));
+            Assert.That(access.RootElement.GetProperty("backend").GetString(), Is.EqualTo("s1"));
+            Assert.That(json.Any(d => d.RootElement.TryGetProperty("EventId", out var id) && id.GetInt32() == 4008), Is.True, "the stop is logged");
+        });
+        foreach (var document in json)
+        {
+            document.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task Sigterm_UnderLoad_FailsNoStartedRequest_AndExitsZero()
+    {
+        await using var s1 = await TestBackend.StartAsync("s1");
+        await using var balancer = await BalancerProcess.StartAsync(Executable, $$"""
+            {
+              "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
+              "admin": { "address": "127.0.0.1:0" },
+              "health": { "enabled": false },
+              "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" } ]
+            }
+            """);
+        var endPoint = new IPEndPoint(IPAddress.Loopback, balancer.ProxyPort);
+        int answered = 0;
+        var broken = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        bool stopping = false;
+
+        // Raw keep-alive clients: a request counts as started once its bytes were sent on an
+        // open connection; it must then get a whole response.
+        var clients = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; i < 5000 && !Volatile.Read(ref stopping); )
+            {
+                RawClient client;
+                try
+                {
+                    client = await RawClient.ConnectAsync(endPoint);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    return;
+                }
+
+                using (client)
+                {
+                    for (; i < 5000; i++)
+                    {
+                        try
+                        {
+                            await client.SendAsync($"GET /t/{worker}/{i} HTTP/1.1\r\nHost: x\r\n\r\n");
+                        }
+                        catch (System.Net.Sockets.SocketException)
+                        {
+                            break;
+                        }
+
+                        var response = await client.ReadResponseAsync(timeout: TimeSpan.FromSeconds(10));
+                        if (response is null)
+                        {
+                            // Closed before this request was read: only an idle connection may be closed.
+                            if (!Volatile.Read(ref stopping))
+                            {
+                                broken.Enqueue($"closed without an answer to /t/{worker}/{i}");
+                            }
+
+                            break;
+                        }
+
+                        if (response.Status != 200)
+                        {
+                            broken.Enqueue($"{response.Status} for /t/{worker}/{i}");
+                        }
+
+                        Interlocked.Increment(ref answered);
+                        if (response.Header("Connection") == "close")
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        })).ToArray();
+        await Eventually.Until(() => Volatile.Read(ref answered) > 500, 30);
+        Volatile.Write(ref stopping, true);
+        int exit = await balancer.TerminateAsync();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, balancer.Errors);
+            Assert.That(broken, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task Validate_OnABadFile_ExitsTwo_AndNamesEachError()
     {
         string config = Path.Combine(Path.GetTempPath(), $"pipebalancer-{Guid.NewGuid():N}.json");

@@ -16,11 +16,12 @@ public sealed partial class BalancerProcess : IAsyncDisposable
     private readonly string _config;
     private readonly ConcurrentQueue<string> _errors;
 
-    private BalancerProcess(Process process, string config, ConcurrentQueue<string> errors, int proxyPort, int adminPort)
+    private BalancerProcess(Process process, string config, ConcurrentQueue<string> errors, ConcurrentQueue<string> output, int proxyPort, int adminPort)
     {
         _process = process;
         _config = config;
         _errors = errors;
+        Output = output;
         ProxyPort = proxyPort;
         AdminPort = adminPort;
     }
@@ -31,15 +32,18 @@ public sealed partial class BalancerProcess : IAsyncDisposable
     /// <summary>The port the admin app got.</summary>
     public int AdminPort { get; }
 
+    /// <summary>The lines the process wrote to stdout so far (its logs among them).</summary>
+    public ConcurrentQueue<string> Output { get; }
+
     /// <summary>What the process wrote to stderr so far.</summary>
     public string Errors => string.Join('\n', _errors);
 
     /// <summary>Starts <c><paramref name="executable"/> serve --config FILE</c> and waits until both ports are printed.</summary>
-    public static async Task<BalancerProcess> StartAsync(string executable, string configJson, Action<ProcessStartInfo>? configure = null)
+    public static async Task<BalancerProcess> StartAsync(string executable, string configJson, Action<ProcessStartInfo>? configure = null, params string[] options)
     {
         string config = Path.Combine(Path.GetTempPath(), $"pipebalancer-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(config, configJson);
-        var start = new ProcessStartInfo(executable, ["serve", "--config", config])
+        var start = new ProcessStartInfo(executable, ["serve", "--config", config, .. options])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -49,8 +53,14 @@ public sealed partial class BalancerProcess : IAsyncDisposable
         var proxyPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var adminPortFound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new ConcurrentQueue<string>();
+        var output = new ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
+            if (e.Data is not null)
+            {
+                output.Enqueue(e.Data);
+            }
+
             if (e.Data is null)
             {
                 proxyPortFound.TrySetException(new InvalidOperationException("the balancer exited: " + string.Join('\n', errors)));
@@ -79,7 +89,7 @@ public sealed partial class BalancerProcess : IAsyncDisposable
         {
             int proxyPort = await proxyPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
             int adminPort = await adminPortFound.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            return new BalancerProcess(process, config, errors, proxyPort, adminPort);
+            return new BalancerProcess(process, config, errors, output, proxyPort, adminPort);
         }
         catch
         {
@@ -116,7 +126,7 @@ public sealed partial class BalancerProcess : IAsyncDisposable
         File.Delete(_config);
     }
 
-    [GeneratedRegex(@"web \(http\) listening on 127\.0\.0\.1:(\d+)")]
+    [GeneratedRegex(@"web \((?:http|tcp)(?:, TLS)?\) listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
 
     [GeneratedRegex(@"admin .* on http://127\.0\.0\.1:(\d+)/")]
