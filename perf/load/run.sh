@@ -18,6 +18,9 @@
 #   --aot-pairs N     implies --aot; after the table, N pairs of runs back to back, one per
 #                     build (JIT first in odd pairs, AOT first in even ones), and the median
 #                     AOT/JIT ratios of req/s and CPU per request (default 0)
+#   --haproxy-pairs N after the table, N pairs of runs back to back, pipebalancer (JIT) and
+#                     HAProxy (order flipped every pair), and the median ratios of req/s, CPU
+#                     per request and p99: the comparison least moved by a noisy machine
 #   -h, --help        this text
 #
 # Requirements (the harness installs nothing; with --aot, `./build.sh publish` installs clang
@@ -66,6 +69,7 @@ skip_build=0
 metrics_pairs=0
 aot=0
 aot_pairs=0
+haproxy_pairs=0
 warmup=2
 
 usage() { sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -102,6 +106,10 @@ while [ $# -gt 0 ]; do
       metrics_pairs="$2"; shift 2
       ;;
     --aot) aot=1; shift ;;
+    --haproxy-pairs)
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then log "--haproxy-pairs needs a number"; exit 64; fi
+      haproxy_pairs="$2"; shift 2
+      ;;
     --aot-pairs)
       if [ $# -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then log "--aot-pairs needs a number"; exit 64; fi
       aot_pairs="$2"; shift 2
@@ -707,6 +715,7 @@ pair_run() {
   requests="$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$out")"
   read -r pair_rps pair_cpu < <(awk -v t="$((after - before))" -v hz="$clk_tck" -v n="${requests:-0}" '$1 == "Requests/sec:" { r = $2 }
     END { if (n > 0 && r > 0) printf "%.0f %.1f\n", r, t * 1e6 / hz / n; else print "- -" }' "$out")
+  pair_p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -735,6 +744,33 @@ if [ "$aot_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid" && 
     echo
     echo "- median AOT/JIT req/s: $(for i in "${!jit_r[@]}"; do awk -v a="${aot_r[$i]}" -v b="${jit_r[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median); median AOT/JIT CPU per request: $(for i in "${!jit_c[@]}"; do awk -v a="${aot_c[$i]}" -v b="${jit_c[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median)"
     echo "- RSS after the pairs: JIT $(rss_mb "$balancer_pid") MB, AOT $(rss_mb "$aot_pid") MB"
+  } >>"$report"
+fi
+
+if [ "$haproxy_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid" && [ -n "$haproxy_pid" ] && alive "$haproxy_pid"; then
+  pb_r=() pb_c=() pb_p=() hp_r=() hp_c=() hp_p=()
+  for ((pair = 1; pair <= haproxy_pairs; pair++)); do
+    for target in $(if ((pair % 2)); then echo pb hp; else echo hp pb; fi); do
+      log "pipebalancer/haproxy pair $pair/$haproxy_pairs: $target run"
+      if [ "$target" = pb ]; then
+        pair_run pb "$lb_port" "$balancer_pid"; pb_r+=("$pair_rps") pb_c+=("$pair_cpu") pb_p+=("$pair_p99")
+      else
+        pair_run hp "$haproxy_port" "$haproxy_pid"; hp_r+=("$pair_rps") hp_c+=("$pair_cpu") hp_p+=("$pair_p99")
+      fi
+    done
+  done
+  ratios() { local -n a=$1 b=$2; for i in "${!a[@]}"; do awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { if (y > 0) printf "%.4f\n", x / y }'; done; }
+  {
+    echo
+    echo "pipebalancer against HAProxy ($haproxy_pairs pairs of ${duration}s runs back to back, ${warmup}s warm-up each, order flipped every pair):"
+    echo
+    echo "| pair | pipebalancer req/s | haproxy req/s | req/s ratio | pipebalancer CPU us/req | haproxy CPU us/req | CPU ratio | pipebalancer p99 ms | haproxy p99 ms |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for i in "${!pb_r[@]}"; do
+      echo "| $((i + 1)) | ${pb_r[$i]} | ${hp_r[$i]} | $(ratio "${pb_r[$i]}" "${hp_r[$i]}") | ${pb_c[$i]} | ${hp_c[$i]} | $(ratio "${pb_c[$i]}" "${hp_c[$i]}") | ${pb_p[$i]} | ${hp_p[$i]} |"
+    done
+    echo
+    echo "- median pipebalancer/haproxy: req/s $(ratios pb_r hp_r | median), CPU per request $(ratios pb_c hp_c | median), p99 $(ratios pb_p hp_p | median); pairs with req/s >= haproxy: $(ratios pb_r hp_r | awk '$1 >= 1' | wc -l)/$haproxy_pairs"
   } >>"$report"
 fi
 
