@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
 
@@ -17,7 +18,7 @@ namespace PipeBalancer.Admin;
 /// <c>admin.token</c> is set, only with <c>Authorization: Bearer</c> and that token. Handlers
 /// are plain request delegates: nothing is bound by reflection (Native AOT).
 /// </summary>
-internal sealed class AdminApi(ProxyState state, AdminConfig config, string version, Func<Task<ConfigResult>>? reload)
+internal sealed partial class AdminApi(ProxyState state, AdminConfig config, string version, Func<Task<ConfigResult>>? reload, ILogger logger)
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly Lazy<byte[]> Dashboard = new(LoadDashboard);
@@ -171,6 +172,7 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
             return;
         }
 
+        LogChange(id, "added");
         context.Response.Headers.Location = "/api/servers/" + id;
         await WriteServerAsync(context, 201, id!).ConfigureAwait(false);
     }
@@ -209,6 +211,7 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
         }
         else
         {
+            LogChange(id, "removed");
             context.Response.StatusCode = 204;
         }
     }
@@ -243,6 +246,7 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
         }
         else
         {
+            LogChange(id, "weight changed");
             await WriteServerAsync(context, 200, id).ConfigureAwait(false);
         }
     }
@@ -272,8 +276,21 @@ internal sealed class AdminApi(ProxyState state, AdminConfig config, string vers
             return;
         }
 
+        LogChange(id, drain ? "draining" : "undrained");
         await WriteServerAsync(context, 200, id).ConfigureAwait(false);
     }
+
+    private void LogChange(string? id, string change)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            long generation = state.Current.Generation;
+            Changed(logger, id ?? "?", change, generation);
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Admin API: server {ServerId} {Change} (configuration generation {Generation})")]
+    private static partial void Changed(ILogger logger, string serverId, string change, long generation);
 
     private Task WriteServerAsync(HttpContext context, int status, string id)
     {

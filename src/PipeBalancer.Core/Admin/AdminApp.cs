@@ -105,7 +105,7 @@ public static class AdminApp
             app.UseRateLimiter();
         }
 
-        new AdminApi(state, config, version, reload).Map(app);
+        new AdminApi(state, config, version, reload, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PipeBalancer.Admin")).Map(app);
         app.MapPrometheusScrapingEndpoint("/metrics");
         // Not a fallback route, which would also catch a known path with the wrong method:
         // routing has picked its 405 endpoint for those by now.

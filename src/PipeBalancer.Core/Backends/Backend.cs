@@ -7,6 +7,7 @@ namespace PipeBalancer.Backends;
 public sealed class Backend : IDisposable
 {
     private readonly Lock _eligibilityLock = new();
+    private readonly Microsoft.Extensions.Logging.ILogger? _logger;
     private BackendTotals _totals;
     private int _inFlight;
     private long _requests;
@@ -18,8 +19,10 @@ public sealed class Backend : IDisposable
     private bool _unknownTakesTraffic = true;
     private long _lastCheckTicks;
 
-    internal Backend(BackendConfig config, int maxIdle, BackendTotals totals, CircuitConfig? circuit = null, TimeProvider? time = null)
+    internal Backend(BackendConfig config, int maxIdle, BackendTotals totals, CircuitConfig? circuit = null, TimeProvider? time = null,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        _logger = logger;
         _totals = totals;
         Interlocked.Increment(ref totals.EligibleCount);
         circuit ??= CircuitConfig.Default;
@@ -192,6 +195,10 @@ public sealed class Backend : IDisposable
         if (_circuitEnabled && Circuit.Failure())
         {
             _circuitClosed = false;
+            if (_logger is not null)
+            {
+                BackendLog.CircuitOpened(_logger, Config.Id, Config.Address.Text, kind);
+            }
         }
     }
 
@@ -207,6 +214,10 @@ public sealed class Backend : IDisposable
         if (!_circuitClosed && Circuit.State == CircuitState.Closed)
         {
             _circuitClosed = true;
+            if (_logger is not null)
+            {
+                BackendLog.CircuitClosed(_logger, Config.Id, Config.Address.Text);
+            }
         }
     }
 
@@ -273,4 +284,16 @@ internal sealed class BackendTotals(bool trackInFlight)
     public readonly bool TrackInFlight = trackInFlight;
     public int TotalInFlight;
     public int EligibleCount;
+}
+
+/// <summary>A backend's state changes, one line each (health changes: <see cref="HealthLog"/>).</summary>
+internal static partial class BackendLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 3002, Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "Backend {BackendId} ({Address}): circuit opened after consecutive failures (last: {Kind}); it gets no requests until the cool-down ends")]
+    public static partial void CircuitOpened(Microsoft.Extensions.Logging.ILogger logger, string backendId, string address, BackendErrorKind kind);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 3003, Level = Microsoft.Extensions.Logging.LogLevel.Information,
+        Message = "Backend {BackendId} ({Address}): circuit closed, the trial request succeeded")]
+    public static partial void CircuitClosed(Microsoft.Extensions.Logging.ILogger logger, string backendId, string address);
 }

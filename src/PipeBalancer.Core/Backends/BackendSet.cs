@@ -22,7 +22,8 @@ public sealed class BackendSet : IServerView, IDisposable
     /// <param name="config">The configuration.</param>
     /// <param name="time">The clock for circuit breakers (a fake one in tests).</param>
     /// <param name="previous">The set in force before, whose backends are kept where the new configuration still has them.</param>
-    public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null)
+    /// <param name="logger">Where backends log their circuit changes.</param>
+    public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _totals = new BackendTotals(trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
         _backends = new Backend[config.Backends.Count];
@@ -38,7 +39,7 @@ public sealed class BackendSet : IServerView, IDisposable
             }
             else
             {
-                _backends[i] = new Backend(entry, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time);
+                _backends[i] = new Backend(entry, config.Pool.MaxIdlePerBackend, _totals, config.Circuit, time, logger);
             }
         }
 

@@ -16,6 +16,7 @@ public sealed class ProxyState : IAsyncDisposable
     private readonly Lock _applyLock = new();
     private readonly List<Backend> _retired = [];
     private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _backendLogger;
     private bool _healthStarted;
     private volatile ProxySnapshot _current;
     private int _disposed;
@@ -23,7 +24,8 @@ public sealed class ProxyState : IAsyncDisposable
     /// <summary>Creates the state for <paramref name="config"/>.</summary>
     public ProxyState(BalancerConfig config, MemoryPool<byte> memoryPool, ILoggerFactory loggerFactory)
     {
-        _current = new ProxySnapshot(config, new BackendSet(config), generation: 1, changedAtRuntime: false);
+        _backendLogger = loggerFactory.CreateLogger("PipeBalancer.Backends");
+        _current = new ProxySnapshot(config, new BackendSet(config, logger: _backendLogger), generation: 1, changedAtRuntime: false);
         Logger = loggerFactory.CreateLogger("PipeBalancer.Forwarding");
 
         // Backpressure: a backend is read no further ahead of a slow client than this, so a
@@ -136,7 +138,7 @@ public sealed class ProxyState : IAsyncDisposable
     private ProxySnapshot ApplyLocked(BalancerConfig config, string[]? runtimeIds)
     {
         var before = _current;
-        var set = new BackendSet(config, previous: before.Backends);
+        var set = new BackendSet(config, previous: before.Backends, logger: _backendLogger);
         foreach (var backend in set.Backends)
         {
             // A file reload replaces every runtime change; an edit marks what it touched.

@@ -91,6 +91,38 @@ public sealed class CircuitBreakerTests
         });
     }
 
+    [Test]
+    public void OpeningAndClosing_AreLoggedOnceEach()
+    {
+        var logger = new ListLogger();
+        var backend = new Backend(TestBackends.Backend("b", 1), 4, new BackendTotals(false),
+            PipeBalancer.Configuration.CircuitConfig.Default with { ConsecutiveFailures = 2, CooldownMs = 1000 }, _time, logger);
+        backend.RecordFailure(BackendErrorKind.Timeout);
+        Assert.That(logger.Lines, Is.Empty, "one failure of two opens nothing");
+        backend.RecordFailure(BackendErrorKind.Timeout);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        backend.RecordSuccess();
+        Assert.That(logger.Lines, Is.EqualTo(new[]
+        {
+            "Warning: Backend b (10.0.0.2:8080): circuit opened after consecutive failures (last: Timeout); it gets no requests until the cool-down ends",
+            "Information: Backend b (10.0.0.2:8080): circuit closed, the trial request succeeded",
+        }));
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter) => Lines.Add($"{logLevel}: {formatter(state, exception)}");
+    }
+
     private CircuitBreaker Opened()
     {
         var breaker = new CircuitBreaker(2, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), _time);
