@@ -203,7 +203,7 @@ internal sealed class BalancerHost : IAsyncDisposable
         var replaced = new List<(ListenerServer Old, ListenerServer New)>();
         foreach (var listener in config.Listeners)
         {
-            if (_listeners.TryGetValue(listener.Name, out var running) && running.Config == listener)
+            if (_listeners.TryGetValue(listener.Name, out var running) && running.Config == listener && running.IsListening)
             {
                 if (running.Certificate is { } certificate && !certificate.TryReload(out string? certificateError))
                 {
@@ -261,7 +261,17 @@ internal sealed class BalancerHost : IAsyncDisposable
                     HostLog.ListenerStopped(_logger, name);
                     if (replacement is not null)
                     {
-                        await replacement.StartAsync().ConfigureAwait(false);
+                        try
+                        {
+                            await replacement.StartAsync().ConfigureAwait(false);
+                            HostLog.Listening(_logger, replacement);
+                        }
+                        catch (IOException e)
+                        {
+                            // The address was taken in the meantime: said in the log, and the
+                            // next reload tries again.
+                            HostLog.ReloadError(_logger, $"listener {name}: cannot listen on {replacement.Config.Address}: {e.Message}");
+                        }
                     }
                 }));
                 if (replacement is not null)

@@ -106,8 +106,15 @@ internal sealed class ListenerServer : IAsyncDisposable
         return new ListenerServer(config, builder.Build(), () => bound, certificate);
     }
 
+    /// <summary>Whether it is bound and accepting.</summary>
+    public bool IsListening { get; private set; }
+
     /// <summary>Binds and starts accepting.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        IsListening = true;
+    }
 
     /// <summary>
     /// Stops accepting, asks every connection to close (idle ones close at once, requests in
@@ -116,6 +123,7 @@ internal sealed class ListenerServer : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan timeout)
     {
+        IsListening = false;
         using var deadline = new CancellationTokenSource(timeout);
         await _app.StopAsync(deadline.Token).ConfigureAwait(false);
     }

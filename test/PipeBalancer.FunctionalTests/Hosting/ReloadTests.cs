@@ -172,6 +172,41 @@ public sealed class ReloadTests
     }
 
     [Test]
+    public async Task Reload_ChangingAListenersMode_ReplacesItOnTheSameAddress()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        int port = RawBackend.UnusedPort();
+        string Listener(string mode) => $$"""{ "name": "web", "address": "127.0.0.1:{{port}}", "mode": "{{mode}}" }""";
+        await File.WriteAllTextAsync(ConfigPath, Config(Entry("a", a.Port), Listener("http")));
+        await using var balancer = await TestBalancer.StartFromFileAsync(ConfigPath);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string viaHttp = await client.GetStringAsync($"http://127.0.0.1:{port}/headers");
+
+        await File.WriteAllTextAsync(ConfigPath, Config(Entry("a", a.Port), Listener("tcp")));
+        var result = await balancer.Host.ReloadAsync("test");
+        string? viaTcp = null;
+        await Eventually.Until(() =>
+        {
+            try
+            {
+                using var fresh = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+                viaTcp = fresh.GetStringAsync($"http://127.0.0.1:{port}/headers").GetAwaiter().GetResult();
+                return !viaTcp.Contains("X-Forwarded-For", StringComparison.Ordinal);
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Errors, Is.Empty);
+            Assert.That(viaHttp, Does.Contain("X-Forwarded-For: 127.0.0.1"), "http mode adds the forwarding fields");
+            Assert.That(viaTcp, Does.Not.Contain("X-Forwarded-For"), "tcp mode passes the bytes as they are");
+        });
+    }
+
+    [Test]
     public async Task Reload_WithAnAddressInUse_ChangesNothing()
     {
         await using var a = await TestBackend.StartAsync("a");
