@@ -88,6 +88,11 @@ internal static class StatsJson
         json.WriteNumber("gen1Collections", GC.CollectionCount(1));
         json.WriteNumber("gen2Collections", GC.CollectionCount(2));
         json.WriteNumber("processorCount", Environment.ProcessorCount);
+        if (state.AccessLog is { } accessLog)
+        {
+            json.WriteNumber("accessLogDropped", accessLog.Dropped);
+        }
+
         json.WriteBoolean("inlineSocketCompletions", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1");
         json.WriteString("socketEngineThreads", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT") ?? "runtime default");
         json.WriteEndObject();

@@ -217,9 +217,13 @@ public sealed class HealthChecker : IAsyncDisposable
 public sealed partial class HealthLog(ILogger logger) : IHealthObserver
 {
     /// <inheritdoc />
-    public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after) =>
-        Changed(logger, backend.Config.Id, backend.Config.Address.Text, before, after);
+    public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after)
+    {
+        // Going down is a warning; coming up (or the first verdict) is news.
+        var level = after == HealthStatus.Unhealthy ? LogLevel.Warning : LogLevel.Information;
+        Changed(logger, level, backend.Config.Id, backend.Config.Address.Text, before, after);
+    }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
-    private static partial void Changed(ILogger logger, string backendId, string address, HealthStatus before, HealthStatus after);
+    [LoggerMessage(EventId = 3001, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
+    private static partial void Changed(ILogger logger, LogLevel level, string backendId, string address, HealthStatus before, HealthStatus after);
 }

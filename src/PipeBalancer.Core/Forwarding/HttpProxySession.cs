@@ -61,8 +61,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     // Whether the client connection came through the listener's TLS.
     private readonly bool _https;
 
-    // When the current request's head was complete, for the access log (0 when it is off).
+    // For the access log (unused when it is off): when the current request's head was complete,
+    // and its method and target, copied because a body's upload moves the pipe past the head.
     private long _requestStart;
+    private byte[]? _accessRequest;
+    private int _accessMethodLength;
+    private int _accessTargetLength;
     private bool _responseStarted;
 
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
@@ -231,7 +235,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             Volatile.Write(ref _clientDeadline, long.MaxValue);
-            _requestStart = _state.AccessLog is null ? 0 : Stopwatch.GetTimestamp();
+            if (_state.AccessLog is not null)
+            {
+                KeepForAccessLog();
+            }
 
             // The snapshot read above may be older than this request (the connection sat idle
             // through a change): the request routes on the configuration in force now.
@@ -1006,14 +1013,30 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         _replayBodyLength += bytes.Length;
     }
 
+    private void KeepForAccessLog()
+    {
+        _requestStart = Stopwatch.GetTimestamp();
+        var method = _request.Raw.Span[.._request.MethodLength];
+        var target = _request.Target;
+        int length = method.Length + target.Length;
+        if (_accessRequest is null || _accessRequest.Length < length)
+        {
+            // Once per connection, or when a longer request line comes along.
+            _accessRequest = new byte[Math.Max(length, 256)];
+        }
+
+        method.CopyTo(_accessRequest);
+        target.CopyTo(_accessRequest.AsSpan(method.Length));
+        _accessMethodLength = method.Length;
+        _accessTargetLength = target.Length;
+    }
+
     private void WriteAccessLog(int status, Backend? backend)
     {
-        var log = _state.AccessLog;
-        // The head is still in the pipe, or parsed from the replay copy; otherwise its bytes are gone.
-        if (log is not null && (_headHeld || _replaying))
+        if (_state.AccessLog is { } log && _accessRequest is not null)
         {
-            var method = _request.Raw.Span[.._request.MethodLength];
-            log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), method, _request.Target, _request.IsHttp11, status, backend?.Config.Id, _requestStart);
+            log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), _accessRequest.AsSpan(0, _accessMethodLength),
+                _accessRequest.AsSpan(_accessMethodLength, _accessTargetLength), _request.IsHttp11, status, backend?.Config.Id, _requestStart);
         }
     }
 

@@ -58,7 +58,20 @@ public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         {
             var up = Splice.CopyAsync(connection.Transport.Input, upstream.Output);
             var down = Splice.CopyAsync(upstream.Input, connection.Transport.Output);
+            if (connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>() is not null &&
+                await Task.WhenAny(up, down).ConfigureAwait(false) == down)
+            {
+                // TLS cannot pass a half-close on (the stream has no "end of my side"): once the
+                // backend is done, the client connection ends, with its close_notify.
+                connection.Transport.Input.CancelPendingRead();
+            }
+
             await Task.WhenAll(up, down).ConfigureAwait(false);
+        }
+        catch (Exception e) when (BackendConnection.IsConnectionFailure(e))
+        {
+            // A reset on either side, or the connection aborted at the end of a shutdown: the
+            // tunnel is over, and there is no one to tell.
         }
         finally
         {

@@ -22,16 +22,18 @@ internal static class ServeCommand
             return Cli.ExitCodes.Failure;
         }
 
+        // With JSON logs stdout carries JSON lines only; the human summary goes to stderr.
+        var human = line.JsonLogs ? stderr : stdout;
         var router = host.State.Current.Backends.Router;
         foreach (var listener in config.Listeners)
         {
             string scheme = listener.Tls is null ? "" : ", TLS";
-            await stdout.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}{scheme}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
+            await human.WriteLineAsync($"pipebalancer {Cli.Version}: {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}{scheme}) listening on {host.EndPoint(listener.Name)}").ConfigureAwait(false);
         }
 
-        await stdout.WriteLineAsync($"admin (dashboard, stats, metrics) on http://{host.AdminEndPoint}/").ConfigureAwait(false);
-        await stdout.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop, SIGHUP or a change of {line.ConfigPath} to reload").ConfigureAwait(false);
-        await stdout.FlushAsync().ConfigureAwait(false);
+        await human.WriteLineAsync($"admin (dashboard, stats, metrics) on http://{host.AdminEndPoint}/").ConfigureAwait(false);
+        await human.WriteLineAsync($"routing {RoutingNames.Of(router.Algorithm)} on {config.Routing.Key} over {router.Servers.Count} backend(s); Ctrl+C to stop, SIGHUP or a change of {line.ConfigPath} to reload").ConfigureAwait(false);
+        await human.FlushAsync().ConfigureAwait(false);
         await host.RunUntilSignalledAsync().ConfigureAwait(false);
         return Cli.ExitCodes.Ok;
     }

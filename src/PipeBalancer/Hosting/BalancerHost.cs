@@ -104,8 +104,6 @@ internal sealed class BalancerHost : IAsyncDisposable
         {
             _watcher = new ConfigWatcher(_configPath, () => ReloadAsync("file changed"));
         }
-
-        _systemd.Notify(ServiceState.Ready);
     }
 
     /// <summary>Where listener <paramref name="name"/> is bound (with the real port when lb.json said 0).</summary>
@@ -137,6 +135,9 @@ internal sealed class BalancerHost : IAsyncDisposable
             _ = ReloadAsync("SIGHUP");
         });
         using var registration = stop.Register(() => signalled.TrySetResult("stop requested"));
+
+        // Only now, with the signals handled, may systemd send SIGTERM or SIGHUP.
+        _systemd.Notify(ServiceState.Ready);
         string reason = await signalled.Task.ConfigureAwait(false);
         await StopAsync(reason).ConfigureAwait(false);
     }
@@ -151,6 +152,11 @@ internal sealed class BalancerHost : IAsyncDisposable
         if (_configPath is null)
         {
             return new ConfigResult(null, [new ConfigError("$", "the balancer was not started from a file")], []);
+        }
+
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return new ConfigResult(null, [new ConfigError("$", "the balancer is stopping")], []);
         }
 
         await _reloadLock.WaitAsync().ConfigureAwait(false);
@@ -321,17 +327,16 @@ internal sealed class BalancerHost : IAsyncDisposable
         _systemd.Notify(ServiceState.Stopping);
         State.Listening = false;
         _watcher?.Dispose();
+        // A reload under way finishes first; later ones are refused (the stopped flag), so the
+        // listeners below are the last set.
         await _reloadLock.WaitAsync().ConfigureAwait(false);
-        try
+        _reloadLock.Release();
+        var timeout = TimeSpan.FromMilliseconds(timeoutMs);
+        await Task.WhenAll(_listeners.Values.Select(l => l.StopAsync(timeout))).ConfigureAwait(false);
+        await Task.WhenAll(_background).ConfigureAwait(false);
+        using (var adminDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
-            var timeout = TimeSpan.FromMilliseconds(timeoutMs);
-            await Task.WhenAll(_listeners.Values.Select(l => l.StopAsync(timeout))).ConfigureAwait(false);
-            await Task.WhenAll(_background).ConfigureAwait(false);
-            await _admin.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            _reloadLock.Release();
+            await _admin.StopAsync(adminDeadline.Token).ConfigureAwait(false);
         }
 
         HostLog.Stopped(_logger);

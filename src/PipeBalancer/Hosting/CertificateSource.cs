@@ -48,12 +48,16 @@ internal sealed class CertificateSource
         return true;
     }
 
-    /// <summary>What one handshake is offered: the current certificate, TLS 1.2 or 1.3, HTTP/1.1 for ALPN.</summary>
+    /// <summary>
+    /// What one handshake is offered: the current certificate, TLS 1.2 or 1.3; ALPN http/1.1 on
+    /// an http listener and no protocol at all on a tcp one, whose bytes go to the backend as
+    /// they are (a client offered h2 must not think it got it).
+    /// </summary>
     public SslServerAuthenticationOptions Options(bool http) => new()
     {
         ServerCertificateContext = _context,
         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-        ApplicationProtocols = http ? [SslApplicationProtocol.Http11] : null,
+        ApplicationProtocols = http ? [SslApplicationProtocol.Http11] : [],
         ClientCertificateRequired = false,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
     };

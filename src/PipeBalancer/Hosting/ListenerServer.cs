@@ -68,6 +68,7 @@ internal sealed class ListenerServer : IAsyncDisposable
             void Configure(ListenOptions options)
             {
                 bound = options;
+                options.Protocols = HttpProtocols.Http1;
                 if (certificate is not null)
                 {
                     bool http = config.Mode == ListenerMode.Http;

@@ -65,6 +65,8 @@ public sealed class ExecutableTests
         using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
         {
             (await client.GetAsync($"http://127.0.0.1:{balancer.ProxyPort}/logged/path")).EnsureSuccessStatusCode();
+            using var upload = await client.PostAsync($"http://127.0.0.1:{balancer.ProxyPort}/echo", new StringContent("a body"));
+            upload.EnsureSuccessStatusCode();
         }
 
         using (var raw = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, balancer.ProxyPort)))
@@ -76,10 +78,12 @@ public sealed class ExecutableTests
         Assert.That(await balancer.TerminateAsync(), Is.Zero);
         var json = balancer.Output.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToList();
         var rejected = json.SingleOrDefault(d => d.RootElement.TryGetProperty("EventId", out var id) && id.GetInt32() == 1001);
-        var access = json.SingleOrDefault(d => d.RootElement.TryGetProperty("target", out _));
+        var access = json.SingleOrDefault(d => d.RootElement.TryGetProperty("target", out var t) && t.GetString() == "/logged/path");
+        var post = json.SingleOrDefault(d => d.RootElement.TryGetProperty("method", out var m) && m.GetString() == "POST");
         Assert.Multiple(() =>
         {
-            Assert.That(balancer.Output.Where(l => l.StartsWith('{')).Count(), Is.GreaterThan(2));
+            Assert.That(balancer.Output.Where(l => !l.StartsWith('{')), Is.Empty, "stdout carries JSON lines only");
+            Assert.That(balancer.Output, Has.Count.GreaterThan(2));
             Assert.That(rejected, Is.Not.Null, "the rejected request's line");
             Assert.That(rejected!.RootElement.GetProperty("LogLevel").GetString(), Is.EqualTo("Information"));
             Assert.That(rejected.RootElement.GetProperty("State").GetProperty("Status").GetInt32(), Is.EqualTo(400));
@@ -87,6 +91,7 @@ public sealed class ExecutableTests
             Assert.That(access!.RootElement.GetProperty("target").GetString(), Is.EqualTo("/logged/path"));
             Assert.That(access.RootElement.GetProperty("status").GetInt32(), Is.EqualTo(200));
             Assert.That(access.RootElement.GetProperty("backend").GetString(), Is.EqualTo("s1"));
+            Assert.That(post?.RootElement.GetProperty("target").GetString(), Is.EqualTo("/echo"), "a request with a body has its line too");
             Assert.That(json.Any(d => d.RootElement.TryGetProperty("EventId", out var id) && id.GetInt32() == 4008), Is.True, "the stop is logged");
         });
         foreach (var document in json)

@@ -48,6 +48,31 @@ public sealed class TlsTests
     }
 
     [Test]
+    public async Task TlsOnATcpListener_NegotiatesNoApplicationProtocol_SoAClientOfferingH2SpeaksHttp11()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("tcp");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] }, ListenerMode.Tcp);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        await using var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+        });
+        await stream.WriteAsync("GET /over-tls-tcp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.NegotiatedApplicationProtocol, Is.EqualTo(default(SslApplicationProtocol)), "no ALPN: the backend speaks HTTP/1.1");
+            Assert.That(response, Does.StartWith("HTTP/1.1 200").And.Contain("hello from a"), "and the connection ended when the backend closed");
+        });
+    }
+
+    [Test]
     public async Task Curl_TrustingTheCertificate_GetsThroughTheHttpsListener()
     {
         Assert.That(File.Exists("/usr/bin/curl"), Is.True, "curl is needed for this test: apt-get install curl");

@@ -80,6 +80,16 @@ public sealed partial class BalancerProcess : IAsyncDisposable
             if (e.Data is not null)
             {
                 errors.Enqueue(e.Data);
+
+                // With --log-format json the start-up summary goes to stderr.
+                if (ListeningLine().Match(e.Data) is { Success: true } web)
+                {
+                    proxyPortFound.TrySetResult(int.Parse(web.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
+                else if (AdminLine().Match(e.Data) is { Success: true } admin)
+                {
+                    adminPortFound.TrySetResult(int.Parse(admin.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
             }
         };
         process.Start();
