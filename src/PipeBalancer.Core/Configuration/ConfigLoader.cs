@@ -59,27 +59,7 @@ public static class ConfigLoader
     }
 
     /// <summary>Reads lb.json text.</summary>
-    public static ConfigResult Parse(string json)
-    {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            // JsonException counts lines and bytes from zero; editors count from one.
-            string where = string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}");
-            return Failed(new ConfigError("$", $"not valid JSON at {where}: {FirstSentence(e.Message)}"));
-        }
-
-        using (document)
-        {
-            var reader = new Reader();
-            var config = reader.ReadRoot(document.RootElement);
-            return new ConfigResult(reader.Errors.Count == 0 ? config : null, reader.Errors, reader.Warnings);
-        }
-    }
+    public static ConfigResult Parse(string json) => Read(json, new Reader(), (reader, root) => reader.ReadRoot(root));
 
     /// <summary>
     /// Reads one <c>backends[]</c> entry from <paramref name="json"/> (the admin API's add) and
@@ -88,7 +68,7 @@ public static class ConfigLoader
     /// override over the <c>health</c> section, and the ring size limit. Paths start at <c>$</c>.
     /// </summary>
     public static ConfigResult AddBackend(BalancerConfig current, string json) =>
-        Edit(current, json, (reader, root) =>
+        Edit(json, (reader, root) =>
         {
             reader.Seed(current.Backends);
             var entry = reader.ReadBackendEntry(root, current.Health);
@@ -106,7 +86,7 @@ public static class ConfigLoader
     /// with backend <paramref name="id"/>'s weight changed, checked as lb.json is.
     /// </summary>
     public static ConfigResult SetWeight(BalancerConfig current, string id, string json) =>
-        Edit(current, json, (reader, root) =>
+        Edit(json, (reader, root) =>
         {
             int? weight = reader.ReadWeightBody(root);
             if (weight is null)
@@ -118,7 +98,11 @@ public static class ConfigLoader
             return reader.CheckBackendList(backends, current.Routing) ? current with { Backends = backends } : null;
         });
 
-    private static ConfigResult Edit(BalancerConfig current, string json, Func<Reader, JsonElement, BalancerConfig?> apply)
+    // A request body: its paths start at "$".
+    private static ConfigResult Edit(string json, Func<Reader, JsonElement, BalancerConfig?> apply) =>
+        Read(json, new Reader { BodyPaths = true }, apply);
+
+    private static ConfigResult Read(string json, Reader reader, Func<Reader, JsonElement, BalancerConfig?> read)
     {
         JsonDocument document;
         try
@@ -127,14 +111,14 @@ public static class ConfigLoader
         }
         catch (JsonException e)
         {
+            // JsonException counts lines and bytes from zero; editors count from one.
             string where = string.Create(CultureInfo.InvariantCulture, $"line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}");
             return Failed(new ConfigError("$", $"not valid JSON at {where}: {FirstSentence(e.Message)}"));
         }
 
         using (document)
         {
-            var reader = new Reader { BodyPaths = true };
-            var config = apply(reader, document.RootElement);
+            var config = read(reader, document.RootElement);
             return new ConfigResult(reader.Errors.Count == 0 ? config : null, reader.Errors, reader.Warnings);
         }
     }

@@ -54,14 +54,7 @@ public sealed class ExecutableTests
     public async Task JsonLogs_AreOneObjectPerLine_WithRejectionsAndTheAccessLog()
     {
         await using var s1 = await TestBackend.StartAsync("s1");
-        await using var balancer = await BalancerProcess.StartAsync(Executable, $$"""
-            {
-              "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
-              "admin": { "address": "127.0.0.1:0" },
-              "health": { "enabled": false },
-              "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" } ]
-            }
-            """, null, "--log-format", "json", "--access-log");
+        await using var balancer = await BalancerProcess.StartAsync(Executable, BalancerProcess.OneBackendConfig(s1.Port), null, "--log-format", "json", "--access-log");
         using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
         {
             (await client.GetAsync($"http://127.0.0.1:{balancer.ProxyPort}/logged/path")).EnsureSuccessStatusCode();
@@ -104,14 +97,7 @@ public sealed class ExecutableTests
     public async Task Sigterm_UnderLoad_FailsNoStartedRequest_AndExitsZero()
     {
         await using var s1 = await TestBackend.StartAsync("s1");
-        await using var balancer = await BalancerProcess.StartAsync(Executable, $$"""
-            {
-              "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
-              "admin": { "address": "127.0.0.1:0" },
-              "health": { "enabled": false },
-              "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" } ]
-            }
-            """);
+        await using var balancer = await BalancerProcess.StartAsync(Executable, BalancerProcess.OneBackendConfig(s1.Port));
         var endPoint = new IPEndPoint(IPAddress.Loopback, balancer.ProxyPort);
         int answered = 0;
         var broken = new System.Collections.Concurrent.ConcurrentQueue<string>();

@@ -16,14 +16,7 @@ public sealed class SystemdTests
         try
         {
             await using var s1 = await TestBackend.StartAsync("s1");
-            await using var balancer = await BalancerProcess.StartAsync(Path.Combine(TestContext.CurrentContext.TestDirectory, "pipebalancer"), $$"""
-                {
-                  "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
-                  "admin": { "address": "127.0.0.1:0" },
-                  "health": { "enabled": false },
-                  "backends": [ { "id": "s1", "address": "127.0.0.1:{{s1.Port}}" } ]
-                }
-                """, start => start.Environment["NOTIFY_SOCKET"] = socketPath);
+            await using var balancer = await BalancerProcess.StartAsync(Path.Combine(TestContext.CurrentContext.TestDirectory, "pipebalancer"), BalancerProcess.OneBackendConfig(s1.Port), start => start.Environment["NOTIFY_SOCKET"] = socketPath);
             string ready = await ReceiveAsync(notify);
             using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
             {

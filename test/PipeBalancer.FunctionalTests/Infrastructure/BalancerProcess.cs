@@ -38,6 +38,16 @@ public sealed partial class BalancerProcess : IAsyncDisposable
     /// <summary>What the process wrote to stderr so far.</summary>
     public string Errors => string.Join('\n', _errors);
 
+    /// <summary>An lb.json for one backend on loopback <paramref name="backendPort"/>: listener `web` and the admin app on port 0, health checks off.</summary>
+    public static string OneBackendConfig(int backendPort) => $$"""
+        {
+          "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
+          "admin": { "address": "127.0.0.1:0" },
+          "health": { "enabled": false },
+          "backends": [ { "id": "s1", "address": "127.0.0.1:{{backendPort}}" } ]
+        }
+        """;
+
     /// <summary>Starts <c><paramref name="executable"/> serve --config FILE</c> and waits until both ports are printed.</summary>
     public static async Task<BalancerProcess> StartAsync(string executable, string configJson, Action<ProcessStartInfo>? configure = null, params string[] options)
     {
