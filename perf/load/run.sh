@@ -669,6 +669,13 @@ report="$tmp/report.md"
   fi
 } >"$report"
 
+# Medians of per-pair ratios: the comparisons the pair modes below report.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratios() { # NUMERATORS-ARRAY DENOMINATORS-ARRAY -> one ratio a line
+  local -n a=$1 b=$2
+  for i in "${!a[@]}"; do awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { if (y > 0) printf "%.4f\n", x / y }'; done
+}
+
 # Metrics cost: the same balancer, plain and while a scraper reads /metrics every second, in
 # alternating runs so that drift on a noisy machine hits both sides alike.
 if [ "$metrics_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid"; then
@@ -695,9 +702,7 @@ if [ "$metrics_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid"
     for i in "${!plain[@]}"; do
       echo "| $((i + 1)) | ${plain[$i]} | ${scraped[$i]} | $(ratio "${scraped[$i]}" "${plain[$i]}") |"
     done
-    ratios="$(for i in "${!plain[@]}"; do awk -v a="${scraped[$i]}" -v b="${plain[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | sort -n)"
-    echo
-    echo "- median scraped/plain: $(echo "$ratios" | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'); sum of scraped req/s over sum of plain: $(echo "${plain[*]} | ${scraped[*]}" | awk -F'|' '{ n = split($1, p, " "); split($2, q, " "); for (i = 1; i <= n; i++) { a += p[i]; b += q[i] } if (a > 0) printf "%.3f", b / a }')"
+    echo "- median scraped/plain: $(ratios scraped plain | median); sum of scraped req/s over sum of plain: $(echo "${plain[*]} | ${scraped[*]}" | awk -F'|' '{ n = split($1, p, " "); split($2, q, " "); for (i = 1; i <= n; i++) { a += p[i]; b += q[i] } if (a > 0) printf "%.3f", b / a }')"
   } >>"$report"
 fi
 
@@ -717,7 +722,6 @@ pair_run() {
     END { if (n > 0 && r > 0) printf "%.0f %.1f\n", r, t * 1e6 / hz / n; else print "- -" }' "$out")
   pair_p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if [ "$aot_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid" && [ -n "$aot_pid" ] && alive "$aot_pid"; then
   jit_r=() jit_c=() aot_r=() aot_c=() order=()
@@ -742,7 +746,7 @@ if [ "$aot_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid" && 
       echo "| $((i + 1)) | ${order[$i]} | ${jit_r[$i]} | ${aot_r[$i]} | $(ratio "${aot_r[$i]}" "${jit_r[$i]}") | ${jit_c[$i]} | ${aot_c[$i]} | $(ratio "${aot_c[$i]}" "${jit_c[$i]}") |"
     done
     echo
-    echo "- median AOT/JIT req/s: $(for i in "${!jit_r[@]}"; do awk -v a="${aot_r[$i]}" -v b="${jit_r[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median); median AOT/JIT CPU per request: $(for i in "${!jit_c[@]}"; do awk -v a="${aot_c[$i]}" -v b="${jit_c[$i]}" 'BEGIN { if (b > 0) printf "%.4f\n", a / b }'; done | median)"
+    echo "- median AOT/JIT req/s: $(ratios aot_r jit_r | median); median AOT/JIT CPU per request: $(ratios aot_c jit_c | median)"
     echo "- RSS after the pairs: JIT $(rss_mb "$balancer_pid") MB, AOT $(rss_mb "$aot_pid") MB"
   } >>"$report"
 fi
@@ -759,7 +763,6 @@ if [ "$haproxy_pairs" -gt 0 ] && [ -n "$balancer_pid" ] && alive "$balancer_pid"
       fi
     done
   done
-  ratios() { local -n a=$1 b=$2; for i in "${!a[@]}"; do awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { if (y > 0) printf "%.4f\n", x / y }'; done; }
   {
     echo
     echo "pipebalancer against HAProxy ($haproxy_pairs pairs of ${duration}s runs back to back, ${warmup}s warm-up each, order flipped every pair):"
