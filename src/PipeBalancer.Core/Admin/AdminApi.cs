@@ -165,7 +165,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             var added = ConfigLoader.AddBackend(current, body);
             id = added.Config?.Backends[^1].Id;
             return added;
-        }, RuntimeIds(body));
+        });
         if (!result.IsValid)
         {
             await Problem.WriteAsync(context, 400, "Invalid server", "the server was not added; every error is listed with its JSON path", result.Errors).ConfigureAwait(false);
@@ -235,7 +235,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         {
             found = current.Backends.Any(b => b.Id == id);
             return found ? ConfigLoader.SetWeight(current, id, body) : new ConfigResult(null, [], []);
-        }, id);
+        });
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -269,7 +269,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             return found && entry!.Drain != drain
                 ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
                 : new ConfigResult(null, [], []);
-        }, id);
+        });
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -304,23 +304,6 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         Problem.WriteAsync(context, 404, "Not Found", $"no server '{id}'");
 
     private static string RouteId(HttpContext context) => (string)context.Request.RouteValues["id"]!;
-
-    // The id the body names, so that the edit marks it as changed at run time.
-    private static string[] RuntimeIds(string body)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object &&
-                document.RootElement.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
-                ? [id.GetString()!]
-                : [];
-        }
-        catch (JsonException)
-        {
-            return [];
-        }
-    }
 
     private async Task<bool> AuthorizedAsync(HttpContext context)
     {

@@ -134,7 +134,10 @@ public sealed class Backend : IDisposable
         }
     }
 
-    /// <summary>Takes it out of service for good: no new requests, pooled connections closed.</summary>
+    /// <summary>Back in a configuration after its removal; its drain flag comes with the entry (<see cref="Update"/>).</summary>
+    internal void Revive() => Removed = false;
+
+    /// <summary>Takes it out of service: no new requests, pooled connections closed.</summary>
     internal void Retire()
     {
         Removed = true;

@@ -22,8 +22,10 @@ public sealed class BackendSet : IServerView, IDisposable
     /// <param name="config">The configuration.</param>
     /// <param name="time">The clock for circuit breakers (a fake one in tests).</param>
     /// <param name="previous">The set in force before, whose backends are kept where the new configuration still has them.</param>
+    /// <param name="retired">Backends removed earlier, taken back (with their counters) when the configuration has them again.</param>
     /// <param name="logger">Where backends log their circuit changes.</param>
-    public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null, Microsoft.Extensions.Logging.ILogger? logger = null)
+    public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null, IEnumerable<Backend>? retired = null,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _totals = new BackendTotals(trackInFlight: config.Routing.Algorithm == RoutingAlgorithm.RingBounded);
         _backends = new Backend[config.Backends.Count];
@@ -31,6 +33,12 @@ public sealed class BackendSet : IServerView, IDisposable
         {
             var entry = config.Backends[i];
             var kept = previous?.Find(entry.Id);
+            if (kept is null || kept.Config.Address != entry.Address)
+            {
+                kept = retired?.FirstOrDefault(b => b.Config.Id == entry.Id && b.Config.Address == entry.Address);
+                kept?.Revive();
+            }
+
             if (kept is not null && kept.Config.Address == entry.Address)
             {
                 kept.Update(entry);

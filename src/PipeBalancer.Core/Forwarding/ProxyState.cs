@@ -82,7 +82,10 @@ public sealed class ProxyState : IAsyncDisposable
     /// <summary>Whether every listener is bound and accepting (set by the host).</summary>
     public bool Listening { get; set; }
 
-    /// <summary>Backends removed since start: their counters still belong in the totals.</summary>
+    /// <summary>
+    /// Backends removed since start and not added back: their counters still belong in the
+    /// totals. One per id and address ever removed; a backend added back takes its object again.
+    /// </summary>
     public IReadOnlyList<Backend> Retired
     {
         get
@@ -111,7 +114,7 @@ public sealed class ProxyState : IAsyncDisposable
     {
         lock (_applyLock)
         {
-            return ApplyLocked(config, runtimeEdit ? [] : null);
+            return ApplyLocked(config, runtimeEdit);
         }
     }
 
@@ -121,31 +124,32 @@ public sealed class ProxyState : IAsyncDisposable
     /// two edits never lose one another. Returns the edit's result; the config is applied only
     /// when it carries one.
     /// </summary>
-    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit, params string[] changedIds)
+    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit)
     {
         lock (_applyLock)
         {
             var result = edit(_current.Config);
             if (result.Config is not null)
             {
-                ApplyLocked(result.Config, changedIds);
+                ApplyLocked(result.Config, runtimeEdit: true);
             }
 
             return result;
         }
     }
 
-    private ProxySnapshot ApplyLocked(BalancerConfig config, string[]? runtimeIds)
+    private ProxySnapshot ApplyLocked(BalancerConfig config, bool runtimeEdit)
     {
         var before = _current;
-        var set = new BackendSet(config, previous: before.Backends, logger: _backendLogger);
+        var set = new BackendSet(config, previous: before.Backends, retired: _retired, logger: _backendLogger);
+        _retired.RemoveAll(b => set.IndexOf(b) >= 0);
         foreach (var backend in set.Backends)
         {
-            // A file reload replaces every runtime change; an edit marks what it touched.
-            backend.ChangedAtRuntime = runtimeIds is not null && (backend.ChangedAtRuntime || runtimeIds.Contains(backend.Config.Id));
+            // A file reload replaces every runtime change; an edit marks the entries it added or changed.
+            backend.ChangedAtRuntime = runtimeEdit && (backend.ChangedAtRuntime || !before.Config.Backends.Contains(backend.Config));
         }
 
-        var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeIds is not null);
+        var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeEdit);
         _current = next;
         if (HealthSettingsChanged(before.Config, config))
         {
@@ -291,9 +295,6 @@ public sealed class ProxyCounters
     /// <summary>Requests forwarded to a backend (a retried request counts once per attempt; in TCP mode, connections).</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
-    /// <summary>Requests refused before reaching a backend (malformed, too large, timed out).</summary>
-    public long Rejected => _rejections.Sum();
-
     /// <summary>Requests refused for <paramref name="reason"/>.</summary>
     public long Rejections(RejectReason reason) => Interlocked.Read(ref _rejections[(int)reason]);
 
@@ -302,9 +303,6 @@ public sealed class ProxyCounters
 
     /// <summary>Responses the balancer made itself (rejections, 502, 503, 504), by status class.</summary>
     public long OwnResponses(int statusClass) => Interlocked.Read(ref _ownResponses[statusClass]);
-
-    /// <summary>Requests answered 502, 503 or 504 by the balancer.</summary>
-    public long BackendErrors => Interlocked.Read(ref _ownResponses[4]) - RejectedWith5xx();
 
     /// <summary>Requests sent again to another server after a failure.</summary>
     public long Retries => Interlocked.Read(ref _retries);
@@ -338,18 +336,4 @@ public sealed class ProxyCounters
     internal void Retry() => Interlocked.Increment(ref _retries);
 
     internal void Closed() => Interlocked.Decrement(ref _openConnections);
-
-    private long RejectedWith5xx()
-    {
-        long total = 0;
-        for (int i = 0; i < _rejections.Length; i++)
-        {
-            if (Http1.Rejections.StatusCode((RejectReason)i) >= 500)
-            {
-                total += Interlocked.Read(ref _rejections[i]);
-            }
-        }
-
-        return total;
-    }
 }

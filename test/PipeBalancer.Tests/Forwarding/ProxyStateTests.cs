@@ -37,11 +37,34 @@ public sealed class ProxyStateTests
     }
 
     [Test]
+    public async Task ABackendAddedBack_TakesItsObjectAgain_SoRetiredOnesDoNotPileUp()
+    {
+        var config = Config(3);
+        await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
+        var third = state.Current.Backends[2];
+        third.RecordFailure(PipeBalancer.Backends.BackendErrorKind.Reset);
+        for (int round = 0; round < 10; round++)
+        {
+            state.Apply(config with { Backends = config.Backends.Take(2).ToArray() }, runtimeEdit: false);
+            state.Apply(config, runtimeEdit: false);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Current.Backends[2], Is.SameAs(third));
+            Assert.That(third.Removed || third.Draining, Is.False, "back in service");
+            Assert.That(third.Failures, Is.EqualTo(1), "with its counters");
+            Assert.That(state.Retired, Is.Empty);
+            Assert.That(state.Current.Generation, Is.EqualTo(21));
+        });
+    }
+
+    [Test]
     public async Task Edit_MarksWhatItChanged_AndAFileApplyClearsIt()
     {
         var config = Config(2);
         await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
-        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 4 }"""), "s2");
+        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 4 }"""));
         Assert.That(result.IsValid, Is.True);
         Assert.Multiple(() =>
         {
@@ -67,7 +90,7 @@ public sealed class ProxyStateTests
         var config = Config(2);
         await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
         var before = state.Current;
-        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 0 }"""), "s2");
+        var result = state.Edit(c => ConfigLoader.SetWeight(c, "s2", """{ "weight": 0 }"""));
         Assert.That(result.IsValid, Is.False);
         Assert.That(state.Current, Is.SameAs(before));
     }
