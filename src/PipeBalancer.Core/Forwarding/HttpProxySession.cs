@@ -67,7 +67,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private byte[]? _accessRequest;
     private int _accessMethodLength;
     private int _accessTargetLength;
-    private bool _responseStarted;
+
+    // The status the client got for the current exchange (0 until it gets one).
+    private int _answeredStatus;
 
     // Whether the request head is still unconsumed in the client pipe: it is kept until the
     // exchange ends so that a request without a body can be sent again on a fresh connection.
@@ -316,7 +318,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     bool keepConnection = false;
                     bool hasBody = _request.HasBody;
                     bool responseStarted = false;
-                    _responseStarted = false;
+                    _answeredStatus = 0;
                     Task<bool>? upload = null;
                     try
                     {
@@ -398,14 +400,6 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                                     goto ExchangeDone;
                                 }
 
-                                if (upload is not null && _uploadError != RejectReason.None)
-                                {
-                                    await upload.ConfigureAwait(false);
-                                    await RejectAsync(_uploadError).ConfigureAwait(false);
-                                    outcome = Outcome.Close;
-                                    goto ExchangeDone;
-                                }
-
                                 outcome = await FailBeforeResponseAsync(upload).ConfigureAwait(false);
                                 goto ExchangeDone;
                             }
@@ -425,6 +419,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                             backend.RecordSuccess();
                         }
 
+                        _answeredStatus = _response.Status;
                         if (_response.Status == 101)
                         {
                             outcome = await TunnelAsync(connection, response.GetPosition(responseConsumed), bodyStart).ConfigureAwait(false);
@@ -434,7 +429,6 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         var framing = ResponseHeadParser.Framing(_response, _request.Method);
                         bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited && !_closeRequested;
                         responseStarted = true;
-                        _responseStarted = true;
                         WriteResponseHead(clientKeepAlive);
                         connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
 
@@ -484,7 +478,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         if (upload is not null)
                         {
                             connection.Dispose();
-                            await FailBeforeResponseAsync(upload).ConfigureAwait(false);
+                            if (await FailBeforeResponseAsync(upload).ConfigureAwait(false) == Outcome.Close)
+                            {
+                                // The client's body broke a limit or its framing: that is the answer.
+                                outcome = Outcome.Close;
+                                goto ExchangeDone;
+                            }
                         }
 
                         outcome = reused && (!hasBody || _replaying) && _request.IsIdempotent ? Outcome.RetryFresh : Outcome.BackendFailed;
@@ -540,7 +539,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                     if (_state.AccessLog is not null)
                     {
                         // While the head is still in the pipe: the line quotes its method and target.
-                        WriteAccessLog(outcome == Outcome.BackendFailed ? (_backendTimedOut ? 504 : 502) : outcome == Outcome.Abort && !_responseStarted ? 0 : _response.Status, backend);
+                        WriteAccessLog(outcome == Outcome.BackendFailed ? (_backendTimedOut ? 504 : 502) : _answeredStatus, backend);
                     }
 
                     ReleaseHead(bodyStart);
@@ -672,10 +671,22 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> FailBeforeResponseAsync(Task<bool>? upload)
     {
-        if (upload is not null && !upload.IsCompleted)
+        if (upload is not null)
         {
-            _clientIn.CancelPendingRead();
+            if (!upload.IsCompleted)
+            {
+                _clientIn.CancelPendingRead();
+            }
+
             await upload.ConfigureAwait(false);
+
+            // The upload stopped on the client's own error (a body over the limit, bad chunk
+            // framing), which is why the backend gave up: the client gets 413 or 400, not 502.
+            if (_uploadError != RejectReason.None)
+            {
+                await RejectAsync(_uploadError).ConfigureAwait(false);
+                return Outcome.Close;
+            }
         }
 
         return Outcome.BackendFailed;
@@ -1053,6 +1064,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private async ValueTask RejectAsync(RejectReason reason)
     {
         _state.Counters.Rejection(reason);
+        _answeredStatus = Rejections.StatusCode(reason);
         Log.Rejected(_state.Logger, _connection.ConnectionId, reason);
         _clientOut.Write(Rejections.Response(reason));
         await _clientOut.FlushAsync().ConfigureAwait(false);
