@@ -262,11 +262,8 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         bool found = false;
         state.Edit(current =>
         {
-            var entry = current.Backends.FirstOrDefault(b => b.Id == id);
-            found = entry is not null;
-
-            // Already so: nothing to apply (no new generation).
-            return found && entry!.Drain != drain
+            found = current.Backends.Any(b => b.Id == id);
+            return found
                 ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
                 : new ConfigResult(null, [], []);
         });

@@ -128,10 +128,14 @@ public sealed class ProxyState : IAsyncDisposable
     {
         lock (_applyLock)
         {
-            var result = edit(_current.Config);
-            if (result.Config is not null)
+            var current = _current.Config;
+            var result = edit(current);
+
+            // An edit that changes nothing (a drain of a draining server, the weight it has)
+            // applies nothing: no new generation, nothing marked as changed.
+            if (result.Config is { } edited && !(edited.Backends.SequenceEqual(current.Backends) && edited with { Backends = current.Backends } == current))
             {
-                ApplyLocked(result.Config, runtimeEdit: true);
+                ApplyLocked(edited, runtimeEdit: true);
             }
 
             return result;
