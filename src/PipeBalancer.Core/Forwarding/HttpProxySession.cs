@@ -21,6 +21,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 {
     private static readonly byte[] ForwardedForPrefix = "X-Forwarded-For: "u8.ToArray();
 
+    // A head is written into one span of at most one pool block; a bigger one spills over.
+    private const int MaxHeadSpan = 4096;
+
     /// <summary>Most fields accepted in a backend's response head.</summary>
     private const int MaxResponseFields = 256;
 
@@ -429,16 +432,30 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         var framing = ResponseHeadParser.Framing(_response, _request.Method);
                         bool clientKeepAlive = _request.KeepAlive && framing != BodyFraming.CloseDelimited && !_closeRequested;
                         responseStarted = true;
-                        WriteResponseHead(clientKeepAlive);
-                        connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
-
-                        bool relayed = framing switch
+                        bool relayed;
+                        if (framing == BodyFraming.None ||
+                            (framing == BodyFraming.ContentLength && response.Length - responseConsumed >= _response.ContentLength))
                         {
-                            BodyFraming.None => true,
-                            BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
-                            BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
-                            _ => await Splice.CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
-                        };
+                            // The whole response is here (the usual case for a small one): head and
+                            // body go out in one write, and the backend pipe is advanced once.
+                            var body = framing == BodyFraming.None
+                                ? default
+                                : response.Slice(responseConsumed, _response.ContentLength);
+                            WriteResponseHead(clientKeepAlive, body);
+                            connection.Input.AdvanceTo(framing == BodyFraming.None ? response.GetPosition(responseConsumed) : body.End);
+                            relayed = true;
+                        }
+                        else
+                        {
+                            WriteResponseHead(clientKeepAlive, default);
+                            connection.Input.AdvanceTo(response.GetPosition(responseConsumed));
+                            relayed = framing switch
+                            {
+                                BodyFraming.ContentLength => await CopyLengthAsync(connection.Input, _clientOut, _response.ContentLength).ConfigureAwait(false),
+                                BodyFraming.Chunked => await CopyChunkedAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                                _ => await Splice.CopyToEndAsync(connection.Input, _clientOut).ConfigureAwait(false),
+                            };
+                        }
 
                         if (!relayed || (await _clientOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
                         {
@@ -869,9 +886,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         return Outcome.Close;
     }
 
-    private void WriteRequestHead(PipeWriter output, Configuration.ForwardedHeadersConfig forwarded)
+    private void WriteRequestHead(PipeWriter pipe, Configuration.ForwardedHeadersConfig forwarded)
     {
         var raw = _request.Raw.Span;
+
+        // Room for the head and the fields added to it (the values they copy are part of raw).
+        var output = new HeadWriter(pipe, Math.Min(raw.Length * 2 + 128, MaxHeadSpan));
         output.Write(raw[.._request.FieldsStart]);
         int runStart = -1;
         int runEnd = -1;
@@ -946,39 +966,51 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
 
         output.Write("\r\n"u8);
+        output.Commit();
     }
 
-    private void WriteResponseHead(bool keepAlive)
+    /// <summary>Writes the response head, with its hop-by-hop fields handled, and then <paramref name="body"/> (what of the body is already here, or nothing).</summary>
+    private void WriteResponseHead(bool keepAlive, in ReadOnlySequence<byte> body)
     {
         var raw = _response.Raw.Span;
         bool addClose = !keepAlive;
         bool addKeepAlive = keepAlive && !_request.IsHttp11;
+        long size = raw.Length + body.Length + 32;
+        var output = new HeadWriter(_clientOut, (int)Math.Min(size, MaxHeadSpan));
         if (!_response.HasHopByHop && !addClose && !addKeepAlive)
         {
-            _clientOut.Write(raw);
-            return;
+            output.Write(raw);
         }
-
-        _clientOut.Write(raw[.._response.FieldsStart]);
-        for (int i = 0; i < _response.FieldCount; i++)
+        else
         {
-            ref var f = ref _response.Fields[i];
-            if (!f.Drop)
+            output.Write(raw[.._response.FieldsStart]);
+            for (int i = 0; i < _response.FieldCount; i++)
             {
-                _clientOut.Write(raw.Slice(f.LineStart, f.LineLength));
+                ref var f = ref _response.Fields[i];
+                if (!f.Drop)
+                {
+                    output.Write(raw.Slice(f.LineStart, f.LineLength));
+                }
             }
+
+            if (addClose)
+            {
+                output.Write("Connection: close\r\n"u8);
+            }
+            else if (addKeepAlive)
+            {
+                output.Write("Connection: keep-alive\r\n"u8);
+            }
+
+            output.Write("\r\n"u8);
         }
 
-        if (addClose)
+        foreach (var segment in body)
         {
-            _clientOut.Write("Connection: close\r\n"u8);
-        }
-        else if (addKeepAlive)
-        {
-            _clientOut.Write("Connection: keep-alive\r\n"u8);
+            output.Write(segment.Span);
         }
 
-        _clientOut.Write("\r\n"u8);
+        output.Commit();
     }
 
     /// <summary>Starts keeping a copy of an idempotent request whose body may fit in <paramref name="limit"/> bytes.</summary>

@@ -246,6 +246,53 @@ public sealed class HttpForwardingTests
     }
 
     [Test]
+    public async Task ContentLengthBodies_ArriveWhole_WhetherBufferedWithTheHeadOrSentLater()
+    {
+        // The backend sends some responses as one write (head and a 20 KB body that spans pipe
+        // segments), others as the head first and the body later, and answers HTTP/1.0
+        // requests too (the head then gains Connection: keep-alive).
+        static byte[] Body(int n) => Enumerable.Range(0, 20_000).Select(i => (byte)('a' + (i + n) % 26)).ToArray();
+        int answered = 0;
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            while (await self.ReadHeadAsync(socket) is not null)
+            {
+                int n = answered++;
+                var body = Body(n);
+                var head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nX-N: {n}\r\n\r\n");
+                if (n % 2 == 0)
+                {
+                    await socket.SendAsync(head.Concat(body).ToArray());
+                }
+                else
+                {
+                    await socket.SendAsync(head.Concat(body.Take(100)).ToArray());
+                    await Task.Delay(50);
+                    await socket.SendAsync(body.Skip(100).ToArray());
+                }
+            }
+        });
+        await using var balancer = await TestBalancer.StartAsync([("raw", backend.Port)]);
+        using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+        for (int n = 0; n < 4; n++)
+        {
+            string version = n == 2 ? "HTTP/1.0\r\nConnection: keep-alive" : "HTTP/1.1";
+            await client.SendAsync($"GET /body/{n} {version}\r\nHost: test\r\n\r\n");
+            var response = await client.ReadResponseAsync();
+            Assert.That(response, Is.Not.Null, $"response {n}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(response!.Header("X-N"), Is.EqualTo(n.ToString()));
+                Assert.That(response.Body, Is.EqualTo(Body(n)), $"body {n}");
+                Assert.That(response.Header("Connection"), n == 2 ? Is.EqualTo("keep-alive") : Is.Null);
+            });
+        }
+
+        // An HTTP/1.0 request leaves its backend connection unfit for reuse: one more was opened.
+        Assert.That(backend.Accepted, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task ManyConcurrentClients_AllGetTheirAnswers()
     {
         var tasks = Enumerable.Range(0, 200).Select(async i =>
