@@ -13,7 +13,24 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
         state.Counters.Opened();
         try
         {
-            await session.RunAsync().ConfigureAwait(false);
+            // The session runs without the connection's execution context (Kestrel's logging
+            // scope, an async local): resuming its state machine then does not restore a
+            // context, and the backend sockets' loops started from it capture none. Log
+            // lines name the connection themselves.
+            Task run;
+            if (ExecutionContext.IsFlowSuppressed())
+            {
+                run = session.RunAsync();
+            }
+            else
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    run = session.RunAsync();
+                }
+            }
+
+            await run.ConfigureAwait(false);
         }
         catch (Exception e) when (Backends.BackendConnection.IsConnectionFailure(e))
         {
