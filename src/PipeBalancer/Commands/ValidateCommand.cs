@@ -1,3 +1,5 @@
+using PipeBalancer.Hosting;
+
 namespace PipeBalancer.Commands;
 
 /// <summary><c>pipebalancer validate [PATH]</c>: like <c>nginx -t</c>, every error and an exit code.</summary>
@@ -8,6 +10,24 @@ internal static class ValidateCommand
         var config = ConfigFile.Load(line.ConfigPath, stderr);
         if (config is null)
         {
+            return Cli.ExitCodes.BadConfig;
+        }
+
+        // The certificates are loaded as `serve` loads them, so a key that does not match or a
+        // file that is not PEM is found here and not at start-up or on a reload.
+        int errors = 0;
+        for (int i = 0; i < config.Listeners.Count; i++)
+        {
+            if (config.Listeners[i].Tls is { } tls && CertificateSource.TryLoad(tls, out string? error) is null)
+            {
+                stderr.WriteLine($"{line.ConfigPath}: listeners[{i}].tls: {error}");
+                errors++;
+            }
+        }
+
+        if (errors > 0)
+        {
+            stderr.WriteLine($"{line.ConfigPath}: {errors} error(s); configuration rejected");
             return Cli.ExitCodes.BadConfig;
         }
 

@@ -48,6 +48,46 @@ public sealed class CliTests
     }
 
     [Test]
+    public async Task Validate_LoadsTheCertificates_AndRejectsOneThatDoesNotMatchItsKey()
+    {
+        // A good certificate with another certificate's key, and a file that is not PEM: both
+        // exist (the loader's check), neither loads.
+        string Pem(string name, out string keyPath)
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                "CN=" + name, key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            keyPath = Write(name + ".key", key.ExportPkcs8PrivateKeyPem());
+            return Write(name + ".crt", certificate.ExportCertificatePem());
+        }
+
+        string good = Pem("good", out string goodKey);
+        Pem("other", out string otherKey);
+        string garbage = Write("garbage.crt", "not a certificate");
+        string Config(string name, string certificate, string key) => Write(name, $$"""
+            { "listeners": [ { "name": "web", "address": "127.0.0.1:8443", "tls": { "certificate": "{{certificate}}", "key": "{{key}}" } },
+                             { "name": "plain", "address": "127.0.0.1:8080" } ],
+              "backends": [ { "id": "s1", "address": "127.0.0.1:8001" } ] }
+            """);
+
+        var ok = await Run("validate", Config("ok.json", good, goodKey));
+        string mismatched = Config("mismatched.json", good, otherKey);
+        var wrongKey = await Run("validate", mismatched);
+        var notPem = await Run("validate", Config("garbage.json", garbage, goodKey));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok.Code, Is.Zero, ok.Stderr);
+            Assert.That(wrongKey.Code, Is.EqualTo(2));
+            Assert.That(wrongKey.Stdout, Is.Empty);
+            Assert.That(wrongKey.Stderr, Does.Contain($"{mismatched}: listeners[0].tls: cannot load the certificate {good} with the key {otherKey}"));
+            Assert.That(wrongKey.Stderr, Does.Contain("1 error(s); configuration rejected"));
+            Assert.That(notPem.Code, Is.EqualTo(2));
+            Assert.That(notPem.Stderr, Does.Contain("listeners[0].tls: cannot load the certificate " + garbage));
+        });
+    }
+
+    [Test]
     public async Task EveryCommand_RefusesAnInvalidConfigWithExitTwo()
     {
         string path = Write("bad.json", "{}");
