@@ -224,6 +224,14 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         }
 
         string id = RouteId(context);
+        if (!state.Current.Config.Backends.Any(b => b.Id == id))
+        {
+            // Said before the body is read: a server that is not there is the answer, whatever
+            // was sent (the edit below checks again, in case it goes meanwhile).
+            await UnknownServerAsync(context, id).ConfigureAwait(false);
+            return;
+        }
+
         string? body = await ReadBodyAsync(context).ConfigureAwait(false);
         if (body is null)
         {

@@ -188,10 +188,14 @@ public sealed class ManagementTests
         using var zero = await admin.PutAsync("/api/servers/a/weight", Json("""{ "weight": 0 }"""));
         using var unknown = await admin.PutAsync("/api/servers/zz/weight", Json("""{ "weight": 2 }"""));
         using var drainUnknown = await admin.PostAsync("/api/servers/zz/drain", null);
+
+        // An unknown server is 404 even with a body over the 64 KB limit (not 413).
+        using var unknownBig = await admin.PutAsync("/api/servers/zz/weight", Json("{ \"weight\": 2, \"pad\": \"" + new string('x', 100_000) + "\" }"));
         Assert.Multiple(() =>
         {
             Assert.That(zero.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(unknownBig.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(drainUnknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(balancer.State.Current.Generation, Is.EqualTo(1));
         });
