@@ -5,7 +5,9 @@
 #   ./build.sh load [options]          (or: bash perf/load/run.sh [options])
 #
 # Options:
-#   --duration S      measured seconds per target (default 8; each target also gets a 2 s warm-up)
+#   --duration S      measured seconds per target (default 8; each target also gets a warm-up)
+#   --warmup S        seconds of wrk before each measured run (default 2). The JIT build is still
+#                     compiling in its first half-minute; --warmup 30 measures it in steady state
 #   --connections N   wrk connections (default 64; wrk always runs one thread: -t1)
 #   --paths N         distinct request paths /p/0 .. /p/N-1, cycled per request (default 10000)
 #   --skip-build      do not run `dotnet build` (nor, with --aot, `./build.sh publish`) first;
@@ -79,22 +81,24 @@ positive_int() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --duration|--connections|--paths)
+    --duration|--connections|--paths|--warmup)
       if [ $# -lt 2 ] || ! positive_int "$2"; then
         log "$1 needs a positive integer"; exit 64
       fi
       case "$1" in
         --duration) duration="$2" ;;
+        --warmup) warmup="$2" ;;
         --connections) connections="$2" ;;
         --paths) paths="$2" ;;
       esac
       shift 2
       ;;
-    --duration=*|--connections=*|--paths=*)
+    --duration=*|--connections=*|--paths=*|--warmup=*)
       opt="${1%%=*}" val="${1#*=}"
       if ! positive_int "$val"; then log "$opt needs a positive integer"; exit 64; fi
       case "$opt" in
         --duration) duration="$val" ;;
+        --warmup) warmup="$val" ;;
         --connections) connections="$val" ;;
         --paths) paths="$val" ;;
       esac
