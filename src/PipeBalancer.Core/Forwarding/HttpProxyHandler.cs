@@ -13,24 +13,9 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
         state.Counters.Opened();
         try
         {
-            // The session runs without the connection's execution context (Kestrel's logging
-            // scope, an async local): resuming its state machine then does not restore a
-            // context, and the backend sockets' loops started from it capture none. Log
+            // Kestrel's per-connection logging scope is not carried into the session: log
             // lines name the connection themselves.
-            Task run;
-            if (ExecutionContext.IsFlowSuppressed())
-            {
-                run = session.RunAsync();
-            }
-            else
-            {
-                using (ExecutionContext.SuppressFlow())
-                {
-                    run = session.RunAsync();
-                }
-            }
-
-            await run.ConfigureAwait(false);
+            await WithoutContext.Start(static session => session.RunAsync(), session).ConfigureAwait(false);
         }
         catch (Exception e) when (Backends.BackendConnection.IsConnectionFailure(e))
         {

@@ -113,23 +113,9 @@ internal sealed class ListenerServer : IAsyncDisposable
     /// <summary>Binds and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        // Kestrel's accept loop, and every connection's socket loops started from it, would
-        // capture the caller's execution context (hosting and logging set async locals) and
-        // restore it around each socket completion. Nothing on the proxy path reads it.
-        Task start;
-        if (ExecutionContext.IsFlowSuppressed())
-        {
-            start = _app.StartAsync(cancellationToken);
-        }
-        else
-        {
-            using (ExecutionContext.SuppressFlow())
-            {
-                start = _app.StartAsync(cancellationToken);
-            }
-        }
-
-        await start.ConfigureAwait(false);
+        // Kestrel's accept loop, and the socket loops of every connection it accepts, start
+        // without an execution context.
+        await WithoutContext.Start(static s => s.App.StartAsync(s.Token), (App: _app, Token: cancellationToken)).ConfigureAwait(false);
         IsListening = true;
     }
 
