@@ -438,11 +438,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                         {
                             // The whole response is here (the usual case for a small one): head and
                             // body go out in one write, and the backend pipe is advanced once.
-                            var body = framing == BodyFraming.None
-                                ? default
-                                : response.Slice(responseConsumed, _response.ContentLength);
+                            var body = response.Slice(responseConsumed, framing == BodyFraming.None ? 0 : _response.ContentLength);
                             WriteResponseHead(clientKeepAlive, body);
-                            connection.Input.AdvanceTo(framing == BodyFraming.None ? response.GetPosition(responseConsumed) : body.End);
+                            connection.Input.AdvanceTo(body.End);
                             relayed = true;
                         }
                         else

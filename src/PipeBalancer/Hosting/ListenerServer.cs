@@ -113,9 +113,7 @@ internal sealed class ListenerServer : IAsyncDisposable
     /// <summary>Binds and starts accepting.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        // Kestrel's accept loop, and the socket loops of every connection it accepts, start
-        // without an execution context.
-        await WithoutContext.Start(static s => s.App.StartAsync(s.Token), (App: _app, Token: cancellationToken)).ConfigureAwait(false);
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         IsListening = true;
     }
 
