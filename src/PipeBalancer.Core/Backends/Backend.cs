@@ -134,8 +134,25 @@ public sealed class Backend : IDisposable
         }
     }
 
-    /// <summary>Back in a configuration after its removal; its drain flag comes with the entry (<see cref="Update"/>).</summary>
-    internal void Revive() => Removed = false;
+    /// <summary>
+    /// Back in a configuration after its removal, with the same id and address; its drain flag
+    /// comes with the entry (<see cref="Update"/>). Its counters go on from where they were, so
+    /// they never go down (Prometheus reads a drop as a restart). Nothing it knew of the machine
+    /// is kept: the address may now be another machine, so health starts over at Unknown and
+    /// waits for checks like a new backend's, the circuit closes, the last check is forgotten
+    /// and it takes its full share of the ring.
+    /// </summary>
+    internal void Revive()
+    {
+        Removed = false;
+        Circuit.Reset();
+        _circuitClosed = true;
+        Share = 1.0;
+        Interlocked.Exchange(ref _lastCheckTicks, 0);
+        LastCheckPassed = false;
+        Health = HealthStatus.Unknown;
+        Eligible = HealthAllowsTraffic();
+    }
 
     /// <summary>Takes it out of service: no new requests, pooled connections closed.</summary>
     internal void Retire()

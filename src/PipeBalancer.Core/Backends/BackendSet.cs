@@ -22,7 +22,7 @@ public sealed class BackendSet : IServerView, IDisposable
     /// <param name="config">The configuration.</param>
     /// <param name="time">The clock for circuit breakers (a fake one in tests).</param>
     /// <param name="previous">The set in force before, whose backends are kept where the new configuration still has them.</param>
-    /// <param name="retired">Backends removed earlier, taken back (with their counters) when the configuration has them again.</param>
+    /// <param name="retired">Backends removed earlier, taken back when the configuration has them again (same id and address): their counters go on, their health and circuit start over.</param>
     /// <param name="logger">Where backends log their circuit changes.</param>
     public BackendSet(BalancerConfig config, TimeProvider? time = null, BackendSet? previous = null, IEnumerable<Backend>? retired = null,
         Microsoft.Extensions.Logging.ILogger? logger = null)

@@ -121,6 +121,18 @@ public sealed class CircuitBreaker(int threshold, TimeSpan baseCooldown, TimeSpa
         }
     }
 
+    /// <summary>Forgets every failure and opening: closed, with the base cool-down (a backend added back).</summary>
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _failures = 0;
+            _openings = 0;
+            _openUntil = 0;
+            _trialTaken = false;
+        }
+    }
+
     private CircuitState Current() =>
         _openings == 0 ? CircuitState.Closed : time.GetTimestamp() < _openUntil ? CircuitState.Open : CircuitState.HalfOpen;
 

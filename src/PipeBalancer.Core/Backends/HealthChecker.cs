@@ -169,6 +169,13 @@ public sealed class HealthChecker : IAsyncDisposable
                 }
             }
 
+            if (stop.IsCancellationRequested)
+            {
+                // The backend left this checker (removed, or new settings) while the check ran:
+                // the result belongs to no one, least of all to the backend if it is added back.
+                return;
+            }
+
             var before = state.Status;
             bool changed = state.Record(passed);
             backend.RecordCheck(_time.GetUtcNow(), passed, state.Status);

@@ -129,6 +129,40 @@ public sealed class BackendSetTests
         Assert.That(after.EligibleCount, Is.EqualTo(2), "a kept backend now counts in the new set");
     }
 
+    [Test]
+    public void ABackendAddedBack_KeepsItsCounters_ButItsHealthAndCircuitStartOver()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var config = Config(RoutingAlgorithm.Ring, 3);
+        using var first = new BackendSet(config, time);
+        var s2 = first[1];
+        s2.Begin();
+        s2.End();
+        s2.RecordCheck(time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        for (int i = 0; i < CircuitConfig.Default.ConsecutiveFailures; i++)
+        {
+            s2.RecordFailure(BackendErrorKind.Connect);
+        }
+
+        Assume.That(s2.Circuit.State, Is.EqualTo(CircuitState.Open));
+        var second = new BackendSet(config with { Backends = [config.Backends[0], config.Backends[2]] }, time, previous: first);
+        s2.Retire();
+        var third = new BackendSet(config, time, previous: second, retired: [s2]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(third[1], Is.SameAs(s2), "the same id and address takes its object back");
+            Assert.That(s2.Requests, Is.EqualTo(1), "counters never go down");
+            Assert.That(s2.Failures, Is.EqualTo(CircuitConfig.Default.ConsecutiveFailures));
+            Assert.That(s2.Stats.Checks, Is.EqualTo(1));
+            Assert.That(s2.Health, Is.EqualTo(HealthStatus.Unknown), "its health is checked again");
+            Assert.That(s2.LastCheck, Is.Null);
+            Assert.That(s2.Circuit.State, Is.EqualTo(CircuitState.Closed));
+            Assert.That(s2.Removed, Is.False);
+            Assert.That(s2.Draining, Is.False);
+            Assert.That(third.EligibleCount, Is.EqualTo(3));
+        });
+    }
+
     private static BalancerConfig Config(RoutingAlgorithm algorithm, int backends) =>
         new([new ListenerConfig("web", new HostPort("127.0.0.1", 0), ListenerMode.Http)],
             new AdminConfig(new HostPort("127.0.0.1", 0)),
