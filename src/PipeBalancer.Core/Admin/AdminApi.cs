@@ -165,7 +165,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             var added = ConfigLoader.AddBackend(current, body);
             id = added.Config?.Backends[^1].Id;
             return added;
-        });
+        }, out var applied);
         if (!result.IsValid)
         {
             await Problem.WriteAsync(context, 400, "Invalid server", "the server was not added; every error is listed with its JSON path", result.Errors).ConfigureAwait(false);
@@ -174,7 +174,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
 
         LogChange(id, "added");
         context.Response.Headers.Location = "/api/servers/" + id;
-        await WriteServerAsync(context, 201, id!).ConfigureAwait(false);
+        await WriteServerAsync(context, 201, applied, id!).ConfigureAwait(false);
     }
 
     private async Task RemoveServerAsync(HttpContext context)
@@ -243,7 +243,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         {
             found = current.Backends.Any(b => b.Id == id);
             return found ? ConfigLoader.SetWeight(current, id, body) : new ConfigResult(null, [], []);
-        });
+        }, out var applied);
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -255,7 +255,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         else
         {
             LogChange(id, "weight changed");
-            await WriteServerAsync(context, 200, id).ConfigureAwait(false);
+            await WriteServerAsync(context, 200, applied, id).ConfigureAwait(false);
         }
     }
 
@@ -274,7 +274,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             return found
                 ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
                 : new ConfigResult(null, [], []);
-        });
+        }, out var applied);
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -282,7 +282,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         }
 
         LogChange(id, drain ? "draining" : "undrained");
-        await WriteServerAsync(context, 200, id).ConfigureAwait(false);
+        await WriteServerAsync(context, 200, applied, id).ConfigureAwait(false);
     }
 
     private void LogChange(string? id, string change)
@@ -297,12 +297,16 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Admin API: server {ServerId} {Change} (configuration generation {Generation})")]
     private static partial void Changed(ILogger logger, string serverId, string change, long generation);
 
-    private Task WriteServerAsync(HttpContext context, int status, string id)
+    // The server as the change left it, from the snapshot the change applied: a removal
+    // applied meanwhile by another call does not undo the answer (it has its own).
+    private static Task WriteServerAsync(HttpContext context, int status, ProxySnapshot applied, string id)
     {
-        var set = state.Current.Backends;
-        var backend = set.Find(id)!;
-        double share = set.Router.KeySpaceShares()[set.IndexOf(backend)];
-        return JsonAsync(context, status, json => StatsJson.WriteBackend(json, backend, share));
+        var set = applied.Backends;
+        var backend = set.Find(id) ?? throw new InvalidOperationException($"server '{id}' is not in the snapshot its change applied");
+        int index = set.IndexOf(backend);
+        double share = set.Router.KeySpaceShares()[index];
+        var entry = applied.Config.Backends[index];
+        return JsonAsync(context, status, json => StatsJson.WriteBackend(json, backend, share, entry));
     }
 
     private static Task UnknownServerAsync(HttpContext context, string id) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using PipeBalancer.Backends;
+using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Http1;
 using PipeBalancer.Routing;
@@ -112,16 +113,22 @@ internal static class StatsJson
         json.WriteEndArray();
     }
 
-    /// <summary>One backend, as in <c>backends[]</c> of the stats.</summary>
-    public static void WriteBackend(Utf8JsonWriter json, Backend backend, double keySpaceShare)
+    /// <summary>
+    /// One backend, as in <c>backends[]</c> of the stats. <paramref name="asApplied"/>, when
+    /// given, is its entry in the snapshot a change applied: the answer to that change shows
+    /// the weight and drain flag it set, even if a later change has replaced them (or removed
+    /// the backend, which drains it); counters and state are read now.
+    /// </summary>
+    public static void WriteBackend(Utf8JsonWriter json, Backend backend, double keySpaceShare, BackendConfig? asApplied = null)
     {
         var stats = backend.Stats;
+        var entry = asApplied ?? backend.Config;
         json.WriteStartObject();
-        json.WriteString("id", backend.Config.Id);
-        json.WriteString("address", backend.Config.Address.Text);
-        json.WriteNumber("weight", backend.Config.Weight);
+        json.WriteString("id", entry.Id);
+        json.WriteString("address", entry.Address.Text);
+        json.WriteNumber("weight", entry.Weight);
         json.WriteBoolean("runtime", backend.ChangedAtRuntime);
-        json.WriteBoolean("draining", backend.Draining);
+        json.WriteBoolean("draining", asApplied?.Drain ?? backend.Draining);
         json.WriteBoolean("eligible", backend.Eligible);
         json.WriteString("health", Names.Of(backend.Health));
         json.WriteString("circuit", Names.Of(backend.Circuit.State));

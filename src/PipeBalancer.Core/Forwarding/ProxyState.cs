@@ -124,7 +124,14 @@ public sealed class ProxyState : IAsyncDisposable
     /// two edits never lose one another. Returns the edit's result; the config is applied only
     /// when it carries one.
     /// </summary>
-    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit)
+    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit) => Edit(edit, out _);
+
+    /// <summary>
+    /// <see cref="Edit(Func{BalancerConfig, ConfigResult})"/>, also giving the snapshot in force
+    /// right after it (the one it applied, or the one it left alone): what an answer about the
+    /// edit shows, whatever later edits do.
+    /// </summary>
+    public ConfigResult Edit(Func<BalancerConfig, ConfigResult> edit, out ProxySnapshot inForce)
     {
         lock (_applyLock)
         {
@@ -138,6 +145,7 @@ public sealed class ProxyState : IAsyncDisposable
                 ApplyLocked(edited, runtimeEdit: true);
             }
 
+            inForce = _current;
             return result;
         }
     }
