@@ -18,8 +18,9 @@ namespace PipeBalancer.Admin;
 /// <summary>
 /// The side app: a Kestrel server of its own on <c>admin.address</c>, in the balancer's
 /// process but never on a proxy listener, serving the admin API, <c>/metrics</c> and the
-/// dashboard. It is rate limited per client address (health probes excepted) and answers
-/// CORS only for <c>admin.corsOrigins</c>.
+/// dashboard. It answers only Host values that name it (<see cref="AdminHostCheck"/>), is rate
+/// limited per client address (health probes excepted) and answers CORS only for
+/// <c>admin.corsOrigins</c>.
 /// </summary>
 public static class AdminApp
 {
@@ -95,6 +96,12 @@ public static class AdminApp
 
         var app = builder.Build();
         app.Services.GetRequiredService<BalancerMetrics>();
+
+        // First of all: a request for another host name gets nothing, not even a rate-limit answer.
+        var hosts = new AdminHostCheck(config.AllowedHosts);
+        app.Use(next => context => hosts.Allows(context.Request.Host, context.Connection.LocalIpAddress, context.Connection.LocalPort)
+            ? next(context)
+            : AdminHostCheck.RefuseAsync(context));
         if (config.CorsOrigins.Count > 0)
         {
             app.UseCors();

@@ -215,6 +215,12 @@ public sealed record AdminConfig(HostPort Address)
     /// <summary>Origins allowed to call the admin API from a browser; empty means CORS is off.</summary>
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
+    /// <summary>
+    /// Host names (or IP addresses) the admin app answers to besides its own address, with any
+    /// port; a request with any other Host gets 421.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     /// <summary>Admin requests allowed per second from one client address (0: no limit).</summary>
     public int RateLimitPerSecond { get; init; } = 100;
 

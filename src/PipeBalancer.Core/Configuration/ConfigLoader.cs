@@ -38,7 +38,7 @@ public static class ConfigLoader
     private static readonly string[] PoolProperties = ["maxIdlePerBackend"];
     private static readonly string[] ListenerProperties = ["name", "address", "mode", "tls"];
     private static readonly string[] TlsProperties = ["certificate", "key"];
-    private static readonly string[] AdminProperties = ["address", "token", "corsOrigins", "rateLimitPerSecond"];
+    private static readonly string[] AdminProperties = ["address", "token", "corsOrigins", "allowedHosts", "rateLimitPerSecond"];
     private static readonly string[] RoutingProperties = ["algorithm", "hash", "virtualNodes", "key", "loadFactor", "tableSize"];
     private static readonly string[] BackendProperties = ["id", "address", "weight", "drain", "health"];
 
@@ -501,13 +501,14 @@ public static class ConfigLoader
             }
 
             var origins = ReadOrigins(e);
+            var hosts = ReadAllowedHosts(e);
             int? rate = ReadInt(e, "admin", "rateLimitPerSecond", 0, 1_000_000, 100);
-            if (address is null || origins is null || rate is null)
+            if (address is null || origins is null || hosts is null || rate is null)
             {
                 return null;
             }
 
-            var admin = new AdminConfig(address) { Token = token, CorsOrigins = origins, RateLimitPerSecond = rate.Value };
+            var admin = new AdminConfig(address) { Token = token, CorsOrigins = origins, AllowedHosts = hosts, RateLimitPerSecond = rate.Value };
             if (!admin.IsLoopback && token is null && !e.TryGetProperty("token", out _))
             {
                 // The admin API changes where traffic goes: reachable from other machines, it must ask who calls.
@@ -556,6 +557,41 @@ public static class ConfigLoader
             }
 
             return valid ? origins : null;
+        }
+
+        private List<string>? ReadAllowedHosts(JsonElement admin)
+        {
+            if (!admin.TryGetProperty("allowedHosts", out var array))
+            {
+                return [];
+            }
+
+            if (array.ValueKind != JsonValueKind.Array)
+            {
+                Error("admin.allowedHosts", $"must be an array of host names, got {Describe(array)}");
+                return null;
+            }
+
+            var hosts = new List<string>();
+            bool valid = true;
+            int i = 0;
+            foreach (var item in array.EnumerateArray())
+            {
+                string path = string.Create(CultureInfo.InvariantCulture, $"admin.allowedHosts[{i++}]");
+                string? text = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+                if (text is null || Uri.CheckHostName(text) is UriHostNameType.Unknown or UriHostNameType.Basic)
+                {
+                    Error(path, text is null
+                        ? $"must be a string, got {Describe(item)}"
+                        : $"must be a host name or IP address without scheme or port, like \"lb-1.internal\", got \"{text}\"");
+                    valid = false;
+                    continue;
+                }
+
+                hosts.Add(text);
+            }
+
+            return valid ? hosts : null;
         }
 
         private RoutingConfig? ReadRouting(JsonElement root)
