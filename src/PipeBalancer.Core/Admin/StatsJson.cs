@@ -162,15 +162,38 @@ internal static class StatsJson
         json.WriteStartObject("healthChecks");
         json.WriteNumber("count", stats.Checks);
         json.WriteNumber("failed", stats.FailedChecks);
-        if (backend.LastCheck is { } last)
+        if (backend.LastCheck is { } last && backend.LastCheckResult is { } result)
         {
             json.WriteString("last", last);
-            json.WriteBoolean("lastPassed", backend.LastCheckPassed);
+            json.WriteBoolean("lastPassed", result.Passed);
+            json.WriteString("lastOutcome", Names.Of(result.Outcome));
+            if (result.Status is { } status)
+            {
+                json.WriteNumber("lastStatus", status);
+            }
+            else
+            {
+                json.WriteNull("lastStatus");
+            }
+
+            json.WriteString("lastReason", result.Reason);
+            if (backend.LastOutcomeSince is { } since)
+            {
+                json.WriteString("outcomeSince", since);
+            }
+            else
+            {
+                json.WriteNull("outcomeSince");
+            }
         }
         else
         {
             json.WriteNull("last");
             json.WriteNull("lastPassed");
+            json.WriteNull("lastOutcome");
+            json.WriteNull("lastStatus");
+            json.WriteNull("lastReason");
+            json.WriteNull("outcomeSince");
         }
 
         json.WriteEndObject();
@@ -220,6 +243,16 @@ internal static class Names
         CircuitState.Open => "open",
         CircuitState.HalfOpen => "half-open",
         _ => "closed",
+    };
+
+    public static string Of(HealthCheckOutcome outcome) => outcome switch
+    {
+        HealthCheckOutcome.Passed => "passed",
+        HealthCheckOutcome.Status => "status",
+        HealthCheckOutcome.Connect => "connect",
+        HealthCheckOutcome.Timeout => "timeout",
+        HealthCheckOutcome.Body => "body",
+        _ => "response",
     };
 
     public static string Of(BackendErrorKind kind) => kind switch

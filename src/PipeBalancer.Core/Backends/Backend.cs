@@ -18,6 +18,8 @@ public sealed class Backend : IDisposable
     private volatile bool _draining;
     private bool _unknownTakesTraffic = true;
     private long _lastCheckTicks;
+    private long _outcomeSinceTicks;
+    private volatile HealthCheckResult? _lastCheck;
 
     internal Backend(BackendConfig config, int maxIdle, BackendTotals totals, CircuitConfig? circuit = null, TimeProvider? time = null,
         Microsoft.Extensions.Logging.ILogger? logger = null)
@@ -149,7 +151,8 @@ public sealed class Backend : IDisposable
         _circuitClosed = true;
         Share = 1.0;
         Interlocked.Exchange(ref _lastCheckTicks, 0);
-        LastCheckPassed = false;
+        Interlocked.Exchange(ref _outcomeSinceTicks, 0);
+        _lastCheck = null;
         Health = HealthStatus.Unknown;
         Eligible = HealthAllowsTraffic();
     }
@@ -175,7 +178,20 @@ public sealed class Backend : IDisposable
     }
 
     /// <summary>Whether the last check passed.</summary>
-    public bool LastCheckPassed { get; private set; }
+    public bool LastCheckPassed => _lastCheck?.Passed ?? false;
+
+    /// <summary>What the last check found, or null before the first.</summary>
+    public HealthCheckResult? LastCheckResult => _lastCheck;
+
+    /// <summary>Since when (UTC) checks have found what the last one found: the first check of the current outcome; null before the first.</summary>
+    public DateTimeOffset? LastOutcomeSince
+    {
+        get
+        {
+            long ticks = Interlocked.Read(ref _outcomeSinceTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
 
     /// <summary>Requests it is handling now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -251,8 +267,27 @@ public sealed class Backend : IDisposable
         Eligible = HealthAllowsTraffic();
     }
 
-    /// <summary>Records a check result and the status it led to; eligibility follows the status.</summary>
-    internal void RecordCheck(DateTimeOffset when, bool passed, HealthStatus status)
+    /// <summary>
+    /// Records a check result and the status it led to; eligibility follows the status. Returns
+    /// whether the result differs from the one before (<paramref name="previous"/>, null before
+    /// the first check): a change of outcome, which is told once rather than per check.
+    /// </summary>
+    internal bool RecordCheck(DateTimeOffset when, HealthCheckResult result, HealthStatus status, out HealthCheckResult? previous)
+    {
+        // One checking loop per backend: nothing else writes these.
+        previous = _lastCheck;
+        bool changed = !Equals(previous, result);
+        if (changed)
+        {
+            Interlocked.Exchange(ref _outcomeSinceTicks, when.UtcTicks);
+        }
+
+        _lastCheck = result;
+        RecordCheck(when, result.Passed, status);
+        return changed;
+    }
+
+    private void RecordCheck(DateTimeOffset when, bool passed, HealthStatus status)
     {
         // A passing check after the cool-down serves as the half-open circuit's trial.
         if (passed && _circuitEnabled && !_circuitClosed && Circuit.State == CircuitState.HalfOpen)
@@ -261,7 +296,6 @@ public sealed class Backend : IDisposable
         }
 
         Stats.Check(passed);
-        LastCheckPassed = passed;
         Interlocked.Exchange(ref _lastCheckTicks, when.UtcTicks);
         if (Health != status)
         {

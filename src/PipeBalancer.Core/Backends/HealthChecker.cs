@@ -8,6 +8,15 @@ public interface IHealthObserver
 {
     /// <summary>Called once per change, from the checking loop of <paramref name="backend"/>.</summary>
     void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after);
+
+    /// <summary>
+    /// Called when a check finds something else than the check before (a failure after a pass,
+    /// a timeout after a refused connect, 500 after 503), not for every check; not called for a
+    /// first check that passes. <paramref name="before"/> is null for the first check.
+    /// </summary>
+    void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
+    {
+    }
 }
 
 /// <summary>
@@ -24,7 +33,7 @@ public sealed class HealthChecker : IAsyncDisposable
     private readonly Lock _loopsLock = new();
     private readonly TimeProvider _time;
     private readonly IHealthObserver[] _observers;
-    private readonly Func<Backend, CancellationToken, Task<bool>> _probe;
+    private readonly Func<Backend, CancellationToken, Task<HealthCheckResult>> _probe;
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient? _http;
@@ -34,10 +43,10 @@ public sealed class HealthChecker : IAsyncDisposable
     /// <param name="config">The <c>health</c> section.</param>
     /// <param name="time">The clock (a fake one in tests).</param>
     /// <param name="observers">Who hears of changes.</param>
-    /// <param name="probe">The check itself; null for HTTP.</param>
+    /// <param name="probe">The check itself; null for HTTP. It may throw what a check expects (HTTP, socket, I/O, cancellation at its timeout).</param>
     /// <param name="random">Jitter source; null for a shared one.</param>
     public HealthChecker(BackendSet backends, HealthConfig config, TimeProvider time, IEnumerable<IHealthObserver> observers,
-        Func<Backend, CancellationToken, Task<bool>>? probe = null, Random? random = null)
+        Func<Backend, CancellationToken, Task<HealthCheckResult>>? probe = null, Random? random = null)
     {
         _backends = backends;
         _config = config;
@@ -150,22 +159,22 @@ public sealed class HealthChecker : IAsyncDisposable
         var config = ConfigFor(backend);
         while (!stop.IsCancellationRequested)
         {
-            bool passed;
+            HealthCheckResult result;
             using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(config.TimeoutMs), _time))
             using (var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token))
             {
                 try
                 {
-                    passed = await _probe(backend, linked.Token).ConfigureAwait(false);
+                    result = await _probe(backend, linked.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
                 {
                     if (stop.IsCancellationRequested)
                     {
                         return;
                     }
 
-                    passed = false;
+                    result = HealthCheckResult.From(e, config.TimeoutMs);
                 }
             }
 
@@ -177,8 +186,15 @@ public sealed class HealthChecker : IAsyncDisposable
             }
 
             var before = state.Status;
-            bool changed = state.Record(passed);
-            backend.RecordCheck(_time.GetUtcNow(), passed, state.Status);
+            bool changed = state.Record(result.Passed);
+            if (backend.RecordCheck(_time.GetUtcNow(), result, state.Status, out var previous) && (previous is not null || !result.Passed))
+            {
+                foreach (var observer in _observers)
+                {
+                    observer.OnCheckOutcomeChanged(backend, previous, result);
+                }
+            }
+
             if (changed)
             {
                 foreach (var observer in _observers)
@@ -198,7 +214,7 @@ public sealed class HealthChecker : IAsyncDisposable
         }
     }
 
-    private async Task<bool> HttpProbeAsync(Backend backend, CancellationToken cancellationToken)
+    private async Task<HealthCheckResult> HttpProbeAsync(Backend backend, CancellationToken cancellationToken)
     {
         var config = ConfigFor(backend);
         var method = config.Method == "HEAD" ? HttpMethod.Head : HttpMethod.Get;
@@ -207,22 +223,38 @@ public sealed class HealthChecker : IAsyncDisposable
         int status = (int)response.StatusCode;
         if (status < config.StatusMin || status > config.StatusMax)
         {
-            return false;
+            return HealthCheckResult.UnexpectedStatus(status, config.StatusMin, config.StatusMax);
         }
 
         if (config.ExpectBody is { Length: > 0 } expected)
         {
             string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return body.Contains(expected, StringComparison.Ordinal);
+            if (!body.Contains(expected, StringComparison.Ordinal))
+            {
+                return HealthCheckResult.BodyMismatch(status, expected);
+            }
         }
 
-        return true;
+        return HealthCheckResult.Pass(status);
     }
 }
 
-/// <summary>Logs every health change, one line each.</summary>
+/// <summary>Logs every health change and every change of a check's outcome, one line each.</summary>
 public sealed partial class HealthLog(ILogger logger) : IHealthObserver
 {
+    /// <inheritdoc />
+    public void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
+    {
+        if (after.Passed)
+        {
+            CheckPasses(logger, backend.Config.Id, backend.Config.Address.Text, after.Reason, before?.Reason ?? "none");
+        }
+        else
+        {
+            CheckFails(logger, backend.Config.Id, backend.Config.Address.Text, after.Reason);
+        }
+    }
+
     /// <inheritdoc />
     public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after)
     {
@@ -233,4 +265,10 @@ public sealed partial class HealthLog(ILogger logger) : IHealthObserver
 
     [LoggerMessage(EventId = 3001, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
     private static partial void Changed(ILogger logger, LogLevel level, string backendId, string address, HealthStatus before, HealthStatus after);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): health check failed: {Reason}; logged again when the outcome changes")]
+    private static partial void CheckFails(ILogger logger, string backendId, string address, string reason);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Backend {BackendId} ({Address}): health check passes again ({Reason}); before: {Before}")]
+    private static partial void CheckPasses(ILogger logger, string backendId, string address, string reason, string before);
 }

@@ -138,7 +138,7 @@ public sealed class BackendSetTests
         var s2 = first[1];
         s2.Begin();
         s2.End();
-        s2.RecordCheck(time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        s2.RecordCheck(time.GetUtcNow(), HealthCheckResult.Pass(200), HealthStatus.Healthy, out _);
         for (int i = 0; i < CircuitConfig.Default.ConsecutiveFailures; i++)
         {
             s2.RecordFailure(BackendErrorKind.Connect);

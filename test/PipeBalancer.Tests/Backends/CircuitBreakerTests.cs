@@ -80,10 +80,10 @@ public sealed class CircuitBreakerTests
             PipeBalancer.Configuration.CircuitConfig.Default with { ConsecutiveFailures = 1, CooldownMs = 1000 }, _time);
         backend.RecordFailure(BackendErrorKind.Reset);
         Assert.That(backend.Eligible, Is.False);
-        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        backend.RecordCheck(_time.GetUtcNow(), HealthCheckResult.Pass(200), HealthStatus.Healthy, out _);
         Assert.That(backend.Circuit.State, Is.EqualTo(CircuitState.Open), "a check during the cool-down does not end it");
         _time.Advance(TimeSpan.FromSeconds(1));
-        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        backend.RecordCheck(_time.GetUtcNow(), HealthCheckResult.Pass(200), HealthStatus.Healthy, out _);
         Assert.Multiple(() =>
         {
             Assert.That(backend.Circuit.State, Is.EqualTo(CircuitState.Closed));
@@ -101,7 +101,7 @@ public sealed class CircuitBreakerTests
         Assert.That(logger.Lines, Is.Empty, "one failure of two opens nothing");
         backend.RecordFailure(BackendErrorKind.Timeout);
         _time.Advance(TimeSpan.FromSeconds(1));
-        backend.RecordCheck(_time.GetUtcNow(), passed: true, HealthStatus.Healthy);
+        backend.RecordCheck(_time.GetUtcNow(), HealthCheckResult.Pass(200), HealthStatus.Healthy, out _);
         backend.RecordSuccess();
         Assert.That(logger.Lines, Is.EqualTo(new[]
         {

@@ -19,7 +19,7 @@ public sealed class HealthCheckerTests
         await using var checker = new HealthChecker(set, config, time, [observer], (backend, _) =>
         {
             Interlocked.Increment(ref checks);
-            return Task.FromResult(up[set.Backends.ToList().IndexOf(backend)]);
+            return Task.FromResult(up[set.Backends.ToList().IndexOf(backend)] ? HealthCheckResult.Pass(200) : HealthCheckResult.UnexpectedStatus(503, 200, 399));
         });
         checker.Start();
         await Until(() => Volatile.Read(ref checks) >= 3);
@@ -67,11 +67,93 @@ public sealed class HealthCheckerTests
     {
         using var set = new BackendSet(Config(2));
         await using var checker = new HealthChecker(set, HealthConfig.Default with { UnknownTakesTraffic = false }, new FakeTimeProvider(), [],
-            (_, _) => Task.FromResult(true));
+            (_, _) => Task.FromResult(HealthCheckResult.Pass(200)));
         Assert.Multiple(() =>
         {
             Assert.That(set.EligibleCount, Is.Zero);
             Assert.That(set.Router.Select("/x"u8, set), Is.EqualTo(-1));
+        });
+    }
+
+    [Test]
+    public async Task CheckOutcomes_AreClassified_AndToldOncePerChange()
+    {
+        var time = new FakeTimeProvider();
+        using var set = new BackendSet(Config(1));
+        var refused = new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+        var reset = new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.");
+        // What each check finds, in order; null is a check that never answers (its timeout ends it).
+        Func<CancellationToken, Task<HealthCheckResult>>[] script =
+        [
+            _ => Task.FromResult(HealthCheckResult.Pass(200)),
+            _ => Task.FromResult(HealthCheckResult.Pass(200)),
+            _ => Task.FromResult(HealthCheckResult.UnexpectedStatus(503, 200, 399)),
+            _ => Task.FromResult(HealthCheckResult.UnexpectedStatus(503, 200, 399)),
+            _ => Task.FromResult(HealthCheckResult.UnexpectedStatus(503, 200, 399)),
+            _ => Task.FromException<HealthCheckResult>(refused),
+            _ => Task.FromException<HealthCheckResult>(refused),
+            async token => { await Task.Delay(Timeout.Infinite, token); return HealthCheckResult.Pass(200); },
+            _ => Task.FromResult(HealthCheckResult.BodyMismatch(200, "ok")),
+            _ => Task.FromException<HealthCheckResult>(reset),
+            _ => Task.FromResult(HealthCheckResult.Pass(200)),
+            _ => Task.FromResult(HealthCheckResult.Pass(200)),
+        ];
+        int calls = 0;
+        var observer = new RecordingObserver();
+        var log = new ListLogger();
+        var config = HealthConfig.Default with { IntervalMs = 1000, TimeoutMs = 500, Rise = 1, Fall = 1, Jitter = 0, MaxBackoffMs = 1000 };
+        await using var checker = new HealthChecker(set, config, time, [observer, new HealthLog(log)], (_, token) =>
+        {
+            int call = Interlocked.Increment(ref calls) - 1;
+            return call < script.Length ? script[call](token) : Task.FromResult(HealthCheckResult.Pass(200));
+        });
+        checker.Start();
+
+        // The next check has begun only once the one before is recorded and told.
+        await Until(() => Volatile.Read(ref calls) > script.Length, () => time.Advance(TimeSpan.FromMilliseconds(100)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(observer.Outcomes, Is.EqualTo(new[]
+            {
+                "passed -> status: status 503, expected 200-399 (health.expectStatus)",
+                "status -> connect: could not connect: ConnectionRefused",
+                "connect -> timeout: no answer within 500 ms (health.timeoutMs)",
+                "timeout -> body: status 200, but the body does not contain \"ok\" (health.expectBody)",
+                "body -> response: broken response: ResponseEnded",
+                "response -> passed: status 200",
+            }), "told once per change of outcome, not per check; a first check that passes is not news");
+            var outcomeLines = log.Lines.Where(l => l.Contains(" 3004: ", StringComparison.Ordinal) || l.Contains(" 3005: ", StringComparison.Ordinal)).ToList();
+            Assert.That(outcomeLines, Has.Count.EqualTo(6), "one line per change of outcome");
+            Assert.That(outcomeLines[0], Is.EqualTo($"Warning 3004: Backend s1 ({set[0].Config.Address.Text}): health check failed: status 503, expected 200-399 (health.expectStatus); logged again when the outcome changes"));
+            Assert.That(outcomeLines[^1], Does.StartWith($"Information 3005: Backend s1 ({set[0].Config.Address.Text}): health check passes again (status 200)"));
+            Assert.That(set[0].LastCheckResult, Is.EqualTo(HealthCheckResult.Pass(200)));
+            Assert.That(set[0].Stats.Checks, Is.GreaterThanOrEqualTo(script.Length));
+            Assert.That(set[0].Stats.FailedChecks, Is.EqualTo(8));
+        });
+    }
+
+    [Test]
+    public void LastOutcomeSince_IsTheFirstCheckOfTheCurrentOutcome()
+    {
+        using var set = new BackendSet(Config(1));
+        var backend = set[0];
+        var t0 = new DateTimeOffset(2026, 11, 29, 10, 0, 0, TimeSpan.Zero);
+        var down = HealthCheckResult.ConnectFailed("ConnectionRefused");
+        bool first = backend.RecordCheck(t0, HealthCheckResult.Pass(200), HealthStatus.Healthy, out var none);
+        bool second = backend.RecordCheck(t0.AddSeconds(2), down, HealthStatus.Healthy, out var wasPassing);
+        bool third = backend.RecordCheck(t0.AddSeconds(4), HealthCheckResult.ConnectFailed("ConnectionRefused"), HealthStatus.Healthy, out _);
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.True);
+            Assert.That(none, Is.Null);
+            Assert.That(second, Is.True);
+            Assert.That(wasPassing!.Passed, Is.True);
+            Assert.That(third, Is.False, "the same outcome again is no change");
+            Assert.That(backend.LastOutcomeSince, Is.EqualTo(t0.AddSeconds(2)));
+            Assert.That(backend.LastCheck, Is.EqualTo(t0.AddSeconds(4)));
+            Assert.That(backend.LastCheckResult, Is.EqualTo(down));
+            Assert.That(backend.LastCheckPassed, Is.False);
         });
     }
 
@@ -103,11 +185,42 @@ public sealed class HealthCheckerTests
     {
         public List<(string, HealthStatus, HealthStatus)> Changes { get; } = [];
 
+        public List<string> Outcomes { get; } = [];
+
+        public void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
+        {
+            lock (Outcomes)
+            {
+                Outcomes.Add($"{Name(before)} -> {Name(after)}: {after.Reason}");
+            }
+        }
+
+        private static string Name(HealthCheckResult? result) => result?.Outcome.ToString().ToLowerInvariant() ?? "none";
+
         public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after)
         {
             lock (Changes)
             {
                 Changes.Add((backend.Config.Id, before, after));
+            }
+        }
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines)
+            {
+                Lines.Add($"{logLevel} {eventId.Id}: {formatter(state, exception)}");
             }
         }
     }

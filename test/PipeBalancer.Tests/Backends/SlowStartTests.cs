@@ -19,11 +19,11 @@ public sealed class SlowStartTests
         var full = RoutingAssert.Owners(set.Router, 20_000);
         double fullShare = set.Router.KeySpaceShares()[1];
 
-        set[1].RecordCheck(time.GetUtcNow(), false, HealthStatus.Unhealthy);
+        set[1].RecordCheck(time.GetUtcNow(), HealthCheckResult.UnexpectedStatus(503, 200, 399), HealthStatus.Unhealthy, out _);
         slowStart.OnHealthChanged(set[1], HealthStatus.Healthy, HealthStatus.Unhealthy);
         Assert.That(set.Shares[1], Is.EqualTo(0.1));
 
-        set[1].RecordCheck(time.GetUtcNow(), true, HealthStatus.Healthy);
+        set[1].RecordCheck(time.GetUtcNow(), HealthCheckResult.Pass(200), HealthStatus.Healthy, out _);
         slowStart.OnHealthChanged(set[1], HealthStatus.Unhealthy, HealthStatus.Healthy);
         var spaceShares = new List<double>();
         var previous = RoutingAssert.Owners(set.Router, 20_000);
