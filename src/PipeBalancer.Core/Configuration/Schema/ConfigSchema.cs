@@ -21,6 +21,17 @@ internal sealed class ConfigSchema<T>
     /// <summary>The JSON names, in the same order (the order "expected one of" lists them in).</summary>
     public IReadOnlyList<string> Names { get; }
 
+    /// <summary>This object's table in the reference, under <paramref name="heading"/>, and the tables of the objects it holds.</summary>
+    public IEnumerable<DocumentedSection> Document(string heading)
+    {
+        yield return new DocumentedSection(heading, [.. Settings.Select(s =>
+            new DocumentedSetting(s.Name, s.DocType, s.Required ? "required" : s.DocDefault(Defaults) ?? "none"))]);
+        foreach (var nested in Settings.SelectMany(s => s.Sections(heading)))
+        {
+            yield return nested;
+        }
+    }
+
     /// <summary>The setting named <paramref name="name"/>.</summary>
     public Setting<T> this[string name] => Settings.First(s => s.Name == name);
 }

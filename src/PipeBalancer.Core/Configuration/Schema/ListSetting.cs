@@ -23,6 +23,14 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
 
     public override string? DocDefault(T defaults) => null;
 
+    // The list's table describes one entry; the objects an entry holds are "name[].child".
+    public override IEnumerable<DocumentedSection> Sections(string parent)
+    {
+        string heading = parent.Length == 0 ? Name : $"{parent}.{Name}";
+        var tables = Schema.Document(heading).ToList();
+        return tables.Select((t, i) => i == 0 ? t : t with { Heading = heading + "[]" + t.Heading[heading.Length..] });
+    }
+
     public IReadOnlyList<TEntry> Get(T owner) => get(owner);
 
     public override T Read(ConfigReader reader, JsonElement value, string path, T target)

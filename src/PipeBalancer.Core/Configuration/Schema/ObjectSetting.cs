@@ -25,6 +25,10 @@ internal sealed class ObjectSetting<T, TChild>(string name, ConfigSchema<TChild>
 
     public override string? DocDefault(T defaults) => null;
 
+    // An override is documented as one row pointing at the section it overrides.
+    public override IEnumerable<DocumentedSection> Sections(string parent) =>
+        Overrides ? [] : Schema.Document(parent.Length == 0 ? Name : $"{parent}.{Name}");
+
     public override T Read(ConfigReader reader, JsonElement value, string path, T target) =>
         set(target, reader.ReadObject(value, path, Schema, start(reader)));
 

@@ -46,6 +46,10 @@ internal abstract class Setting<T>(string name)
     /// <summary>Writes the property (name and value) held by <paramref name="owner"/>; nothing when it has no value.</summary>
     public abstract void Write(Utf8JsonWriter writer, T owner, bool redactSecrets);
 
+    /// <summary>The reference's tables for the objects this setting holds (none for a plain value).</summary>
+    /// <param name="parent">The heading of the table the setting is a row of ("" at the root).</param>
+    public virtual IEnumerable<DocumentedSection> Sections(string parent) => [];
+
     /// <summary>What a secret is printed as.</summary>
     public const string Redacted = "(redacted)";
 }
