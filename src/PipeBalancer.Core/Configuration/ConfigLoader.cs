@@ -118,8 +118,29 @@ public static class ConfigLoader
         {
             var issues = new ConfigIssues();
             var config = read(new ConfigReader(issues, start), document.RootElement, issues);
-            return new ConfigResult(issues.Errors.Count == 0 ? config : null, issues.Errors, issues.Warnings);
+            return new ConfigResult(issues.Errors.Count == 0 ? config : null, InFileOrder(issues.Errors), InFileOrder(issues.Warnings));
         }
+    }
+
+    // The reader and each validator report in their own pass; users read the list as they read
+    // the file: by section in the reference's order, then by entry, each keeping the order found.
+    private static List<ConfigError> InFileOrder(List<ConfigError> issues) =>
+        [.. issues.OrderBy(e => SectionIndex(e.Path)).ThenBy(e => EntryIndex(e.Path))];
+
+    private static int SectionIndex(string path)
+    {
+        int end = path.IndexOfAny(['.', '[']);
+        string section = end < 0 ? path : path[..end];
+        return BalancerConfig.Schema.Names.IndexOf(section);
+    }
+
+    private static int EntryIndex(string path)
+    {
+        int open = path.IndexOf('[', StringComparison.Ordinal);
+        int close = open < 0 ? -1 : path.IndexOf(']', open);
+        return close > open + 1 && int.TryParse(path.AsSpan(open + 1, close - open - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int index)
+            ? index
+            : -1;
     }
 
     private static ConfigResult Failed(ConfigError error) => new(null, [error], []);

@@ -23,6 +23,21 @@ public sealed class ValidationInOneRunTests
     }
 
     [Test]
+    public void Errors_AreListedBySectionInTheReferencesOrder_ThenByEntry()
+    {
+        var result = ConfigLoader.Parse("""
+            { "retries": { "max": 11 },
+              "backends": [ { "id": "a", "address": "127.0.0.1:8001", "weight": 0 }, { "id": "b", "address": "127.0.0.1:8002" },
+                            { "id": "c", "address": "127.0.0.1:8003", "weight": 0, "drain": 1 } ],
+              "listeners": [ { "name": "bad name", "address": "127.0.0.1:8080" } ], "routing": { "hash": "sha1" } }
+            """);
+        Assert.That(result.Errors.Select(e => e.Path), Is.EqualTo(new[]
+        {
+            "listeners[0].name", "routing.hash", "backends[0].weight", "backends[2].drain", "backends[2].weight", "retries.max",
+        }));
+    }
+
+    [Test]
     public void AnOverride_IsNotBlamedForWhatItTookFromTheSection()
     {
         // The override inherits fall 0 from the section: said once, where it was written.

@@ -11,10 +11,6 @@ namespace PipeBalancer.Configuration;
 /// <param name="EntryPaths">The JSON path of each list entry, by list name, when it is not <c>name[i]</c>.</param>
 internal sealed record ConfigDraft(BalancerConfig Config, IReadOnlySet<string> Written, IReadOnlyDictionary<string, IReadOnlyList<string>> EntryPaths)
 {
-    /// <summary>A configuration built in code, or one in force: nothing written, entries at their own index.</summary>
-    public static ConfigDraft Of(BalancerConfig config) =>
-        new(config, new HashSet<string>(), new Dictionary<string, IReadOnlyList<string>>());
-
     /// <summary>The path of entry <paramref name="index"/> of list <paramref name="list"/>, e.g. <c>backends[2]</c>, or <c>$</c> for the body of an admin call.</summary>
     public string PathOf(string list, int index) =>
         EntryPaths.TryGetValue(list, out var paths) && index < paths.Count

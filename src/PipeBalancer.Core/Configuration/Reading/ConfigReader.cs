@@ -44,6 +44,7 @@ internal sealed class ConfigReader(ConfigIssues issues, BalancerConfig root)
             {
                 Walker.Written.Add(child);
                 value = setting.Read(this, property, child, value);
+                // A backend's health override starts from the health section read before it.
                 if (value is BalancerConfig root)
                 {
                     Root = root;

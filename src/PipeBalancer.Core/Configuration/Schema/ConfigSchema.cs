@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace PipeBalancer.Configuration;
 
 /// <summary>The settings of one configuration record, in the order the reference lists them, with the record's defaults.</summary>
@@ -19,7 +21,7 @@ internal sealed class ConfigSchema<T>
     public IReadOnlyList<Setting<T>> Settings { get; }
 
     /// <summary>The JSON names, in the same order (the order "expected one of" lists them in).</summary>
-    public IReadOnlyList<string> Names { get; }
+    public ImmutableArray<string> Names { get; }
 
     /// <summary>This object's table in the reference, under <paramref name="heading"/>, and the tables of the objects it holds.</summary>
     public IEnumerable<DocumentedSection> Document(string heading)
