@@ -10,7 +10,7 @@ internal sealed class StringListSetting<T>(string name, string expected, Func<T,
 {
     public override string DocType => "array of strings";
 
-    public override string? DocDefault(T defaults) => Get(defaults) is { Count: 0 } ? "[]" : JsonSerializerFree(Get(defaults));
+    public override string? DocDefault(T defaults) => "[" + string.Join(", ", Get(defaults).Select(i => $"\"{i}\"")) + "]";
 
     public override T Read(ConfigReader reader, JsonElement value, string path, T target)
     {
@@ -44,6 +44,4 @@ internal sealed class StringListSetting<T>(string name, string expected, Func<T,
 
         writer.WriteEndArray();
     }
-
-    private static string JsonSerializerFree(IReadOnlyList<string> items) => "[" + string.Join(", ", items.Select(i => $"\"{i}\"")) + "]";
 }
