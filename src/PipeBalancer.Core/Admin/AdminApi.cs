@@ -39,6 +39,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         routes.MapPost("/api/servers/{id}/drain", context => SetDrainAsync(context, drain: true));
         routes.MapPost("/api/servers/{id}/undrain", context => SetDrainAsync(context, drain: false));
         routes.MapPost("/api/reload", ReloadAsync);
+        routes.MapGet("/api/config", context => JsonAsync(context, 200, json => ConfigWriter.Write(state.Current.Config, json, redactSecrets: true)));
     }
 
     private async Task ReloadAsync(HttpContext context)

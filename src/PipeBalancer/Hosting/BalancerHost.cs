@@ -297,7 +297,7 @@ internal sealed class BalancerHost : IAsyncDisposable
     }
 
     private static bool SameAdmin(AdminConfig a, AdminConfig b) =>
-        a.Address == b.Address && a.Token == b.Token && a.RateLimitPerSecond == b.RateLimitPerSecond && a.CorsOrigins.SequenceEqual(b.CorsOrigins);
+        a.Address == b.Address && a.Token == b.Token && a.RateLimitPerSecond == b.RateLimitPerSecond && a.CorsOrigins.SequenceEqual(b.CorsOrigins) && a.AllowedHosts.SequenceEqual(b.AllowedHosts);
 
     private static bool SameAddress(HostPort a, HostPort b) => a.Port == b.Port && a.Port != 0 && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase);
 
