@@ -10,6 +10,8 @@
 #                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
+#   ./build.sh soak [opts]  soak: GET and POST load while reloading and killing backends
+#                            (perf/soak/run.sh; --duration S, default 60)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -105,6 +107,9 @@ case "$verb" in
     ;;
   load)
     exec bash perf/load/run.sh "$@"
+    ;;
+  soak)
+    exec bash perf/soak/run.sh "$@"
     ;;
   *)
     echo "build.sh: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)" >&2
