@@ -36,7 +36,7 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root" || exit 1
 
 duration=60 skip_build=0 kill_every=6 reload_every=3 max_fd_growth=64 max_rss_growth_mb=64
-usage() { sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 int_arg() { [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "soak: $1 needs a whole number, got '${2:-}'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --reload-every) int_arg "$1" "${2:-}"; reload_every=$2; shift 2 ;;
     --max-fd-growth) int_arg "$1" "${2:-}"; max_fd_growth=$2; shift 2 ;;
     --max-rss-growth-mb) int_arg "$1" "${2:-}"; max_rss_growth_mb=$2; shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "soak: unknown option '$1'" >&2; usage ;;
   esac
 done
