@@ -198,9 +198,16 @@ for ((t = 1; t <= duration; t++)); do
 done
 wait "$get_pid" "$post_pid" 2>/dev/null
 sleep 1
-generation=$(curl -s -m 2 "http://127.0.0.1:$admin/api/stats" | python3 -c 'import json, sys
-try: print(json.load(sys.stdin)["generation"])
-except Exception: print(0)')
+curl -s -m 2 "http://127.0.0.1:$admin/api/stats" >"$tmp/stats.json"
+generation=$(python3 -c 'import json, sys
+try: print(json.load(open(sys.argv[1]))["generation"])
+except Exception: print(0)' "$tmp/stats.json")
+balancer_view=$(python3 -c 'import json, sys
+try:
+    t = json.load(open(sys.argv[1]))["totals"]
+    print("retries %d; backend errors: %s" % (t["retries"], ", ".join("%s %d" % kv for kv in t["backendErrors"].items())))
+except Exception as e:
+    print("stats unreadable (%s)" % e)' "$tmp/stats.json")
 sample "after"
 
 # wrk's summary: "Socket errors: connect C, read R, write W, timeout T" and "Non-2xx or 3xx responses: N".
@@ -243,6 +250,7 @@ read -r fd0 rss0 <<<"$first"; read -r fd1 rss1 <<<"$last"
 [ $((fd1 - fd0)) -le "$max_fd_growth" ] || failures+=("descriptors rose from $fd0 to $fd1 (bound +$max_fd_growth)")
 [ $(((rss1 - rss0) / 1024)) -le "$max_rss_growth_mb" ] || failures+=("RSS rose from $((rss0 / 1024)) to $((rss1 / 1024)) MB (bound +$max_rss_growth_mb MB)")
 echo "POST failures (read, write, status >= 400): $post_failed, accepted up to $post_allowed (4 connections x $kills kills: in flight when their backend died, not retried by design)"
+echo "the balancer's counters: $balancer_view"
 echo "config generation $generation after $reloads reloads; fds $fd0 -> $fd1, RSS $((rss0 / 1024)) -> $((rss1 / 1024)) MB (first to last sample under load); stack traces in the log: $traces"
 if [ "${#failures[@]}" -gt 0 ]; then
   printf 'FAILED: %s\n' "${failures[@]}"
