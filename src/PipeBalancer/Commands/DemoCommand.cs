@@ -89,6 +89,7 @@ internal static class DemoCommand
                   for p in a b c d e f g h; do curl -s {balancerUrl}/$p; echo; done
                   printf '/users/1\n/images/cat.png\n' | {command} route --config {configPath}
 
+
                 """);
         }
         else

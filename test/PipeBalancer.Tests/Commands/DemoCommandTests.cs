@@ -14,6 +14,7 @@ public sealed class DemoCommandTests
             Assert.That(banner, Does.Contain("dashboard (live stats) on http://127.0.0.1:9090/"));
             Assert.That(banner, Does.Contain("| ./build.sh run route --config lb.json"));
             Assert.That(banner, Does.Not.Contain("| pipebalancer route"));
+            Assert.That(banner, Does.EndWith("lb.json\n\nCtrl+C stops the balancer and the sample backends.\n"));
         });
     }
 
