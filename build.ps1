@@ -10,6 +10,7 @@
 #   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
+#   ./build.ps1 -h | --help  these verbs
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
@@ -73,7 +74,26 @@ function Invoke-Tests([string[]] $extra) {
     return $status
 }
 
+$usage = @'
+Usage: ./build.ps1 [verb] [args]
+  (no verb)         publish, restore, build, run every test
+  test [args]       publish, then run every test (args go to dotnet test);
+                    ends with "N passed, N failed". On Linux, ./build.sh test also installs
+                    the Debian packages the tests use (its test_packages list)
+  publish           Native AOT executable: artifacts/publish/linux-x64/pipebalancer
+                    (debug symbols: artifacts/symbols/linux-x64)
+  run [args]        Release build, then pipebalancer with args (no args: the demo);
+                    build output goes to stderr
+  bench [filter]    BenchmarkDotNet benchmarks, e.g. ./build.ps1 bench '*Lookup*'
+  load [opts]       wrk against the balancer, HAProxy and nginx (bash-only)
+  -h, --help        this text
+'@
+
 $verb = if ($args.Count -gt 0) { $args[0] } else { 'all' }
+if ($verb -in @('-h', '--help', 'help')) {
+    Write-Output $usage
+    exit 0
+}
 $rest = if ($args.Count -gt 1) { $args[1..($args.Count - 1)] } else { @() }
 
 switch ($verb) {
@@ -90,8 +110,12 @@ switch ($verb) {
     }
     'publish' { exit (Invoke-Publish $rest) }
     'run' {
-        & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo; if ($LASTEXITCODE) { exit $LASTEXITCODE }
+        # Build output goes to stderr: stdout is the command's own.
+        & dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo | ForEach-Object { [Console]::Error.WriteLine($_) }
+        if ($LASTEXITCODE) { exit $LASTEXITCODE }
         if ($rest.Count -eq 0) { $rest = @('demo') }
+        # How the demo's banner spells the commands it suggests.
+        $env:PIPEBALANCER_COMMAND = './build.ps1 run'
         & dotnet src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll @rest
         exit $LASTEXITCODE
     }
@@ -111,7 +135,8 @@ switch ($verb) {
         exit $LASTEXITCODE
     }
     default {
-        Write-Error "build.ps1: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)"
+        [Console]::Error.WriteLine("build.ps1: unknown verb '$verb'")
+        [Console]::Error.WriteLine($usage)
         exit 64
     }
 }

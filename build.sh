@@ -1,18 +1,46 @@
 #!/usr/bin/env bash
 # PipeBalancer build script. Verbs (build.ps1 takes the same):
 #   ./build.sh               publish (below), restore, build, test
-#   ./build.sh test          publish (below), then build and run every test; ends with
-#                            "N passed, N failed"
+#   ./build.sh test          installs the Debian packages the tests use (test_packages
+#                            below), publishes (below), then builds and runs every test;
+#                            ends with "N passed, N failed"
 #   ./build.sh publish       Native AOT executable for linux-x64 at
 #                            artifacts/publish/linux-x64/pipebalancer (installs clang and
-#                            zlib1g-dev through apt-get when they are missing, and says so)
+#                            zlib1g-dev through apt-get when they are missing, and says so);
+#                            its debug symbols go to artifacts/symbols/linux-x64
 #   ./build.sh run [args]    Release build, then run pipebalancer with args; no args: the demo
 #                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
 #   ./build.sh soak [opts]  soak: GET and POST load while reloading and killing backends
 #                            (perf/soak/run.sh; --duration S, default 60)
+#   ./build.sh -h | --help   these verbs
 set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./build.sh [verb] [args]
+  (no verb)         publish, restore, build, run every test
+  test [args]       install the Debian packages the tests use, publish, then run every test
+                    (args go to dotnet test, e.g. --filter "FullyQualifiedName~Cli");
+                    ends with "N passed, N failed"
+  publish           Native AOT executable: artifacts/publish/linux-x64/pipebalancer
+                    (debug symbols: artifacts/symbols/linux-x64)
+  run [args]        Release build, then pipebalancer with args (no args: the demo);
+                    build output goes to stderr
+  bench [filter]    BenchmarkDotNet benchmarks, e.g. ./build.sh bench '*Lookup*'
+  load [opts]       wrk against the balancer, HAProxy and nginx on the same backends
+  soak [opts]       GET and POST load while reloading and killing backends (--duration S)
+  -h, --help        this text
+EOF
+}
+
+case "${1:-}" in
+  -h|--help|help)
+    usage
+    exit 0
+    ;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
@@ -41,6 +69,37 @@ aot_prerequisites() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   echo "build.sh: Native AOT needs ${missing[*]}; installing with apt-get update, then apt-get install -y --no-install-recommends ${missing[*]}${sudo[*]:+ (through sudo)}" >&2
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Debian packages the test suite uses, one per line with the tests that need it. `./build.sh
+# test` installs the missing ones with one apt-get (clang and zlib1g-dev, for the Native AOT
+# publish, come from aot_prerequisites above). A test that starts using another program adds
+# its package here.
+test_packages=(
+  chromium          # Admin/DashboardTests: the live dashboard in a real browser (Playwright's
+                    # NuGet package brings its driver but no browser; it runs /usr/bin/chromium)
+  curl              # Hosting/TlsTests: a real HTTPS client against a TLS listener
+  ca-certificates   # curl's certificate store
+  procps            # kill(1): the functional tests signal the executable (SIGTERM, SIGUSR1, ...)
+  git               # the build stamps the commit into `pipebalancer --version` (git rev-parse)
+)
+
+test_prerequisites() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "build.sh: not a Debian-based system: make sure these are installed: ${test_packages[*]}" >&2
+    return 0
+  fi
+  local missing=() package
+  for package in "${test_packages[@]}"; do
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need apt-get "The tests need ${missing[*]}: install them with your package manager."
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "build.sh: the tests need ${missing[*]}; installing with apt-get update, then apt-get install -y --no-install-recommends ${missing[*]}${sudo[*]:+ (through sudo)}" >&2
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
@@ -82,12 +141,14 @@ verb="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$verb" in
   all)
+    test_prerequisites
     publish
     dotnet restore PipeBalancer.sln
     dotnet build PipeBalancer.sln -c Release --no-restore
     run_tests --no-build
     ;;
   test)
+    test_prerequisites
     # The functional tests run the Native AOT executable too.
     publish
     run_tests "$@"
@@ -96,8 +157,11 @@ case "$verb" in
     publish "$@"
     ;;
   run)
-    dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo
+    # Build output goes to stderr: stdout is the command's own (printf '/a\n' | ./build.sh run route > out).
+    dotnet build src/PipeBalancer/PipeBalancer.csproj -c Release -v quiet -nologo >&2
     [ $# -eq 0 ] && set -- demo
+    # How the demo's banner spells the commands it suggests.
+    export PIPEBALANCER_COMMAND="./build.sh run"
     exec dotnet "src/PipeBalancer/bin/Release/net10.0/pipebalancer.dll" "$@"
     ;;
   bench)
@@ -112,7 +176,8 @@ case "$verb" in
     exec bash perf/soak/run.sh "$@"
     ;;
   *)
-    echo "build.sh: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)" >&2
+    echo "build.sh: unknown verb '$verb'" >&2
+    usage >&2
     exit 64
     ;;
 esac

@@ -30,42 +30,62 @@ internal static class Cli
           pipebalancer demo-backend --address HOST:PORT --id ID
                                                    one sample backend (answers "hello from ID")
           pipebalancer --version | --help
+          pipebalancer COMMAND --help              that command's options
 
         Options:
           -c, --config PATH     the configuration file (default: ./lb.json)
           --log-format FORMAT   `console` (default) or `json`: one JSON object per log line
+          --log-file PATH       log lines to PATH instead of stdout (serve, demo)
           --access-log          one line per proxied request on stdout, buffered
+          --access-log-file PATH  the access log to PATH instead of stdout (serve, demo)
           --keys N              synthetic keys for `ring` (default: 100000)
           --json                `ring` output as JSON
 
         Signals (serve, demo): SIGTERM or Ctrl+C stop gracefully (requests in flight get
-        timeouts.shutdownTimeoutMs); SIGHUP reloads the config file, as does saving it.
+        timeouts.shutdownTimeoutMs); SIGHUP reloads the config file, as does saving it;
+        SIGUSR1 reopens the log files (after logrotate renamed them); SIGUSR2 is ignored.
 
         Exit codes: 0 ok, 1 runtime failure (an address in use, a certificate that does not
         load), 2 invalid configuration, 64 bad command line.
         Documentation: docs/configuration.md, docs/cli.md, docs/operations.md, docs/admin.md
         """;
 
-    public static string Version =>
-        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+    // The SDK writes "0.1.0+<commit>" when it builds from a git checkout (SourceRevisionId,
+    // read by its source control integration), and "0.1.0" elsewhere.
+    private static string InformationalVersion =>
+        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    /// <summary>The release version, e.g. <c>0.1.0</c>.</summary>
+    public static string Version => InformationalVersion.Split('+')[0];
+
+    /// <summary>The git commit the executable was built from, or <c>unknown</c> when it was not built from a git checkout.</summary>
+    public static string Commit => InformationalVersion.Split('+') is [_, { Length: > 0 } commit, ..] ? commit : "unknown";
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         if (!CommandLine.TryParse(args, out var line, out string? error))
         {
             await stderr.WriteLineAsync($"pipebalancer: {error}").ConfigureAwait(false);
-            await stderr.WriteLineAsync("Try 'pipebalancer --help'.").ConfigureAwait(false);
+            await stderr.WriteLineAsync(args.Length > 0 && CommandSpec.Find(args[0]) is { } spec
+                ? $"Try 'pipebalancer {spec.Name} --help'."
+                : "Try 'pipebalancer --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
         switch (line!.Command)
         {
             case "help":
+                if (line.HelpTopic is { } topic)
+                {
+                    await stdout.WriteAsync(CommandSpec.Find(topic)!.HelpText()).ConfigureAwait(false);
+                    return ExitCodes.Ok;
+                }
+
                 await stdout.WriteAsync(HelpText).ConfigureAwait(false);
                 await stdout.WriteLineAsync().ConfigureAwait(false);
                 return ExitCodes.Ok;
             case "version":
-                await stdout.WriteLineAsync($"pipebalancer {Version}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"pipebalancer {Version} (commit {Commit})").ConfigureAwait(false);
                 return ExitCodes.Ok;
             case "validate":
                 return ValidateCommand.Run(line, stdout, stderr);

@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace PipeBalancer;
 
-/// <summary>A parsed command line.</summary>
+/// <summary>
+/// A parsed command line. Each command accepts its own options only (<see cref="CommandSpec"/>):
+/// an option of another command, or an argument where the command takes none, is refused with
+/// a precise message rather than ignored.
+/// </summary>
 internal sealed record CommandLine(string Command, string ConfigPath, int Keys, bool Json)
 {
     /// <summary><c>--address</c> of <c>demo-backend</c>.</summary>
@@ -14,19 +18,27 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
     /// <summary><c>--log-format json</c>: log lines as JSON objects.</summary>
     public bool JsonLogs { get; init; }
 
-    /// <summary><c>--access-log</c>: one line per request, buffered.</summary>
+    /// <summary><c>--access-log</c> (or <c>--access-log-file</c>): one line per request, buffered.</summary>
     public bool AccessLog { get; init; }
+
+    /// <summary><c>--log-file PATH</c>: log lines go to this file (reopened on SIGUSR1) instead of stdout.</summary>
+    public string? LogFile { get; init; }
+
+    /// <summary><c>--access-log-file PATH</c>: access log lines go to this file (reopened on SIGUSR1) instead of stdout.</summary>
+    public string? AccessLogFile { get; init; }
+
+    /// <summary>For <see cref="Command"/> <c>help</c>: the command whose help is asked for, or null for the overview.</summary>
+    public string? HelpTopic { get; init; }
 
     public const string DefaultConfigPath = "lb.json";
     public const int DefaultKeys = 100_000;
-
-    private static readonly string[] Commands = ["serve", "validate", "route", "ring", "demo", "demo-backend", "help", "version"];
 
     public static bool TryParse(string[] args, out CommandLine? line, out string? error)
     {
         line = null;
         error = null;
-        string command = "serve";
+        var spec = CommandSpec.Serve;
+        bool commandGiven = false;
         string? config = null;
         int keys = DefaultKeys;
         bool json = false;
@@ -34,31 +46,101 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
         string? id = null;
         bool jsonLogs = false;
         bool accessLog = false;
+        string? logFile = null;
+        string? accessLogFile = null;
+        string? special = null;
+        string? helpTopic = null;
         int i = 0;
         if (args.Length > 0 && !args[0].StartsWith('-'))
         {
-            command = args[0];
-            if (Array.IndexOf(Commands, command) < 0)
+            if (args[0] == "help")
             {
-                error = $"unknown command '{command}'";
-                return false;
+                // `pipebalancer help [COMMAND]`
+                if (args.Length > 2)
+                {
+                    error = $"help takes one command, got '{args[2]}'";
+                    return false;
+                }
+
+                if (args.Length == 2 && CommandSpec.Find(args[1]) is null)
+                {
+                    error = $"unknown command '{args[1]}'";
+                    return false;
+                }
+
+                line = new CommandLine("help", DefaultConfigPath, DefaultKeys, false) { HelpTopic = args.Length == 2 ? args[1] : null };
+                return true;
+            }
+
+            if (args[0] == "version")
+            {
+                special = "version";
+            }
+            else
+            {
+                if (CommandSpec.Find(args[0]) is not { } found)
+                {
+                    error = $"unknown command '{args[0]}'";
+                    return false;
+                }
+
+                spec = found;
+
+                commandGiven = true;
             }
 
             i = 1;
         }
 
+        string command = spec.Name;
         for (; i < args.Length; i++)
         {
             string arg = args[i];
+            if (arg is "-h" or "--help")
+            {
+                special = "help";
+                helpTopic = commandGiven ? command : null;
+                continue;
+            }
+
+            if (arg is "-v" or "--version")
+            {
+                special ??= "version";
+                continue;
+            }
+
+            if (!arg.StartsWith('-') || arg == "-")
+            {
+                if (spec.Argument is not null && config is null)
+                {
+                    config = arg;
+                    continue;
+                }
+
+                error = spec.Argument is null
+                    ? $"{command}: unexpected argument '{arg}' ({command} takes options only)"
+                    : $"{command}: unexpected argument '{arg}' (the configuration file is already '{config}')";
+                return false;
+            }
+
+            if (!spec.Options.Contains(arg))
+            {
+                string? owners = CommandSpec.Owners(arg);
+                error = owners is null
+                    ? $"{command}: unknown option '{arg}'"
+                    : $"{command}: unknown option '{arg}' (an option of {owners})";
+                return false;
+            }
+
             switch (arg)
             {
-                case "-h" or "--help":
-                    command = "help";
-                    break;
-                case "-v" or "--version":
-                    command = "version";
-                    break;
                 case "-c" or "--config":
+                    if (config is not null && spec.Argument is not null)
+                    {
+                        error = $"{command}: the configuration file is given twice ('{config}' and {arg})";
+                        return false;
+                    }
+
                     if (!TryValue(args, ref i, out config, out error))
                     {
                         return false;
@@ -82,6 +164,21 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                 case "--access-log":
                     accessLog = true;
                     break;
+                case "--log-file":
+                    if (!TryValue(args, ref i, out logFile, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case "--access-log-file":
+                    if (!TryValue(args, ref i, out accessLogFile, out error))
+                    {
+                        return false;
+                    }
+
+                    accessLog = true;
+                    break;
                 case "--keys":
                     if (!TryValue(args, ref i, out string? text, out error))
                     {
@@ -98,14 +195,14 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                 case "--json":
                     json = true;
                     break;
-                case "--address" when command == "demo-backend":
+                case "--address":
                     if (!TryValue(args, ref i, out address, out error))
                     {
                         return false;
                     }
 
                     break;
-                case "--id" when command == "demo-backend":
+                case "--id":
                     if (!TryValue(args, ref i, out id, out error))
                     {
                         return false;
@@ -113,18 +210,26 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
 
                     break;
                 default:
-                    if (command == "validate" && config is null && !arg.StartsWith('-'))
-                    {
-                        config = arg;
-                        break;
-                    }
-
-                    error = $"unknown option '{arg}'";
-                    return false;
+                    throw new InvalidOperationException($"option {arg} is in the table of {command} but has no case here");
             }
         }
 
-        line = new CommandLine(command, config ?? DefaultConfigPath, keys, json) { Address = address, Id = id, JsonLogs = jsonLogs, AccessLog = accessLog };
+        if (logFile is not null && logFile == accessLogFile)
+        {
+            error = $"--log-file and --access-log-file name the same file '{logFile}'";
+            return false;
+        }
+
+        line = new CommandLine(special ?? command, config ?? DefaultConfigPath, keys, json)
+        {
+            Address = address,
+            Id = id,
+            JsonLogs = jsonLogs,
+            AccessLog = accessLog,
+            LogFile = logFile,
+            AccessLogFile = accessLogFile,
+            HelpTopic = helpTopic,
+        };
         return true;
     }
 

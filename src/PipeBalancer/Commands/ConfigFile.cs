@@ -8,6 +8,14 @@ internal static class ConfigFile
     /// <summary>The config, or null after printing every error (prefixed by the file name).</summary>
     public static BalancerConfig? Load(string path, TextWriter stderr)
     {
+        if (Directory.Exists(path))
+        {
+            // Reading a directory fails with "access denied", which sends one looking at permissions.
+            stderr.WriteLine($"{path}: $: cannot read {path}: it is a directory, not a file");
+            stderr.WriteLine($"{path}: 1 error(s); configuration rejected");
+            return null;
+        }
+
         var result = ConfigLoader.LoadFile(path);
         foreach (var warning in result.Warnings)
         {

@@ -14,13 +14,23 @@ internal static class ServeCommand
             return Cli.ExitCodes.BadConfig;
         }
 
+        // Disposed after the host, once the last lines are written.
+        using var files = LogFiles.TryOpen(line, out string? fileError);
+        if (files is null)
+        {
+            await stderr.WriteLineAsync($"pipebalancer: cannot start: {fileError}").ConfigureAwait(false);
+            return Cli.ExitCodes.Failure;
+        }
+
         await using var host = await BalancerHost.StartForCommandAsync(config, "pipebalancer", stderr,
             line.JsonLogs ? LogSetup.Json : LogSetup.Console, line.ConfigPath,
-            line.AccessLog ? new Forwarding.AccessLog(Console.OpenStandardOutput(), line.JsonLogs) : null).ConfigureAwait(false);
+            line.AccessLog ? new Forwarding.AccessLog(files.Access ?? Console.OpenStandardOutput(), line.JsonLogs) : null).ConfigureAwait(false);
         if (host is null)
         {
             return Cli.ExitCodes.Failure;
         }
+
+        host.LogFiles = files;
 
         // With JSON logs stdout carries JSON lines only; the human summary goes to stderr.
         var human = line.JsonLogs ? stderr : stdout;

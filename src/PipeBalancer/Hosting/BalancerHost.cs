@@ -29,6 +29,7 @@ internal sealed class BalancerHost : IAsyncDisposable
     private readonly List<Task> _background = [];
     private readonly string? _configPath;
     private readonly SystemdNotifier _systemd = new();
+    private readonly List<PosixSignalRegistration> _signals = [];
     private ConfigWatcher? _watcher;
     private int _stopped;
 
@@ -57,6 +58,9 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <summary>The shared proxy state (configuration, backends, routing).</summary>
     public ProxyState State { get; }
 
+    /// <summary>The files of <c>--log-file</c> and <c>--access-log-file</c>, reopened on SIGUSR1.</summary>
+    public LogFiles? LogFiles { get; set; }
+
     /// <summary>
     /// Builds the host for <paramref name="config"/>; nothing listens until <see cref="StartAsync"/>.
     /// With <paramref name="configPath"/>, the file is watched and reloads read it.
@@ -77,7 +81,7 @@ internal sealed class BalancerHost : IAsyncDisposable
             await host.StartAsync().ConfigureAwait(false);
             return host;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or CannotBindException)
         {
             await stderr.WriteLineAsync($"{command}: cannot start: {e.Message}").ConfigureAwait(false);
             await host.DisposeAsync().ConfigureAwait(false);
@@ -86,15 +90,32 @@ internal sealed class BalancerHost : IAsyncDisposable
     }
 
     /// <summary>Binds the admin app and every listener, starts the health checks, and tells systemd it is ready.</summary>
+    /// <exception cref="CannotBindException">The admin address or a listener's address cannot be bound (in use, not allowed).</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new CannotBindException($"admin address {State.Current.Config.Admin.Address}", e);
+        }
+
         foreach (var listener in State.Current.Config.Listeners)
         {
             var server = ListenerServer.Create(listener, State, _loggerFactory, out string? error)
                 ?? throw new InvalidOperationException(error);
             _listeners[listener.Name] = server;
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw new CannotBindException($"listener {listener.Name} ({listener.Mode.ToString().ToLowerInvariant()}) on {listener.Address}", e);
+            }
+
             HostLog.Listening(_logger, server);
         }
 
@@ -126,14 +147,41 @@ internal sealed class BalancerHost : IAsyncDisposable
             signalled.TrySetResult(name);
         }
 
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, "SIGTERM"));
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, "SIGINT"));
-        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT"));
-        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        // The handlers stay until the host is disposed, after the last log and access-log lines
+        // are written: a signal during the stop cannot end the process before that.
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, "SIGTERM")));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, "SIGINT")));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT")));
+        _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;
             _ = ReloadAsync("SIGHUP");
-        });
+        }));
+        if (!OperatingSystem.IsWindows())
+        {
+            // SIGUSR1 and SIGUSR2 end a process by default. SIGUSR1 reopens the log files (what
+            // logrotate's postrotate sends to nginx); SIGUSR2 (nginx's binary upgrade, which
+            // the balancer does not have) is logged and ignored. .NET names neither: raw numbers.
+            bool mac = OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD();
+            _signals.Add(PosixSignalRegistration.Create((PosixSignal)(mac ? 30 : 10), c =>
+            {
+                c.Cancel = true;
+                if (LogFiles is { } files)
+                {
+                    files.Reopen(_logger, "SIGUSR1");
+                }
+                else
+                {
+                    HostLog.SignalIgnored(_logger, "SIGUSR1", "no --log-file or --access-log-file to reopen");
+                }
+            }));
+            _signals.Add(PosixSignalRegistration.Create((PosixSignal)(mac ? 31 : 12), c =>
+            {
+                c.Cancel = true;
+                HostLog.SignalIgnored(_logger, "SIGUSR2", "ignored; SIGHUP reloads the configuration");
+            }));
+        }
+
         using var registration = stop.Register(() => signalled.TrySetResult("stop requested"));
 
         // Only now, with the signals handled, may systemd send SIGTERM or SIGHUP.
@@ -242,7 +290,7 @@ internal sealed class BalancerHost : IAsyncDisposable
             {
                 await server.DisposeAsync().ConfigureAwait(false);
                 await StopAllAsync(started).ConfigureAwait(false);
-                return $"listener {listener.Name}: cannot listen on {listener.Address}: {e.Message}";
+                return $"listener {listener.Name}: cannot listen on {listener.Address}: {CannotBindException.Reason(e)}";
             }
         }
 
@@ -276,7 +324,7 @@ internal sealed class BalancerHost : IAsyncDisposable
                         {
                             // The address was taken in the meantime: said in the log, and the
                             // next reload tries again.
-                            HostLog.ReloadError(_logger, $"listener {name}: cannot listen on {replacement.Config.Address}: {e.Message}");
+                            HostLog.ReloadError(_logger, $"listener {name}: cannot listen on {replacement.Config.Address}: {CannotBindException.Reason(e)}");
                         }
                     }
                 }));
@@ -367,5 +415,9 @@ internal sealed class BalancerHost : IAsyncDisposable
         }
 
         _reloadLock.Dispose();
+        foreach (var signal in _signals)
+        {
+            signal.Dispose();
+        }
     }
 }

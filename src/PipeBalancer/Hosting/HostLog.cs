@@ -38,4 +38,13 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "Stopped")]
     public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "{Signal}: reopened {Path}")]
+    public static partial void LogReopened(ILogger logger, string signal, string path);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Error, Message = "{Signal}: {Error}; still writing to the file opened before")]
+    public static partial void LogReopenFailed(ILogger logger, string signal, string error);
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Information, Message = "{Signal}: nothing to do ({Reason})")]
+    public static partial void SignalIgnored(ILogger logger, string signal, string reason);
 }

@@ -42,5 +42,10 @@ internal static class LogSetup
 
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        // The host logs a start-up failure (an address in use) with its whole stack before
+        // rethrowing it; the balancer reports it in one line (exit 1) and logs what it did not
+        // expect itself. A background service that stops the host is still logged (critical).
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     }
 }

@@ -10,7 +10,7 @@ namespace PipeBalancer.FunctionalTests.Hosting;
 /// </summary>
 public sealed class AotBinaryTests
 {
-    private static string Executable
+    private static string RepositoryRoot
     {
         get
         {
@@ -21,7 +21,15 @@ public sealed class AotBinaryTests
             }
 
             Assert.That(dir, Is.Not.Null, "the repository root (PipeBalancer.sln) is not above " + TestContext.CurrentContext.TestDirectory);
-            string path = Path.Combine(dir!.FullName, "artifacts", "publish", "linux-x64", "pipebalancer");
+            return dir!.FullName;
+        }
+    }
+
+    private static string Executable
+    {
+        get
+        {
+            string path = Path.Combine(RepositoryRoot, "artifacts", "publish", "linux-x64", "pipebalancer");
             if (!File.Exists(path))
             {
                 Assert.Fail($"{path} does not exist: run ./build.sh publish first (./build.sh test does)");
@@ -66,6 +74,35 @@ public sealed class AotBinaryTests
             Assert.That(metrics, Does.Contain("pipebalancer_requests_total"), "the Prometheus exporter");
             Assert.That(dashboard, Does.Contain("<title>PipeBalancer</title>"), "the dashboard, an embedded resource");
         });
+
+        // SIGUSR1 and SIGUSR2 are registered by number (.NET names neither): the AOT binary handles them too.
+        await balancer.SignalAsync("USR1");
+        await balancer.SignalAsync("USR2");
+        await Eventually.Until(() => balancer.Output.Any(l => l.Contains("SIGUSR2: nothing to do", StringComparison.Ordinal)), 30);
+        Assert.That(balancer.HasExited, Is.False, "SIGUSR1 and SIGUSR2 must not end the process");
         Assert.That(await balancer.TerminateAsync(), Is.Zero, "exit code after SIGTERM; stderr: " + balancer.Errors);
+    }
+
+    [Test]
+    public void PublishFolder_HoldsTheExecutableAlone_AndTheSymbolsGoToArtifactsSymbols()
+    {
+        string executable = Executable;
+        var files = Directory.GetFiles(Path.GetDirectoryName(executable)!).Select(Path.GetFileName);
+        Assert.Multiple(() =>
+        {
+            Assert.That(files, Is.EqualTo(new[] { "pipebalancer" }));
+            Assert.That(File.Exists(Path.Combine(RepositoryRoot, "artifacts", "symbols", "linux-x64", "pipebalancer.dbg")), Is.True, "the native symbols");
+        });
+    }
+
+    [Test]
+    public async Task Version_NamesTheCommit()
+    {
+        var (code, stdout, _) = await ExecutableRun.RunAsync(Executable, "--version");
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(stdout, Does.Match(@"^pipebalancer 0\.1\.0 \(commit ([0-9a-f]{7,40}|unknown)\)\n$"));
+        });
     }
 }

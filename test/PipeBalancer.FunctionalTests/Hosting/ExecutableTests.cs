@@ -169,6 +169,59 @@ public sealed class ExecutableTests
         });
     }
 
+    [TestCase("tcp")]
+    [TestCase("http")]
+    public async Task Serve_OnAListenerAddressInUse_NamesTheListenerInOneLine_AndExitsOne(string mode)
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, stdout, stderr) = await RunServe($$"""
+            { "listeners": [ { "name": "free", "address": "127.0.0.1:0" }, { "name": "raw", "address": "127.0.0.1:{{port}}", "mode": "{{mode}}" } ],
+              "admin": { "address": "127.0.0.1:0" }, "health": { "enabled": false },
+              "backends": [ { "id": "s1", "address": "127.0.0.1:1" } ] }
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stderr, Is.EqualTo($"pipebalancer: cannot start: listener raw ({mode}) on 127.0.0.1:{port}: address already in use\n"));
+            Assert.That(stdout, Does.Not.Contain("Exception").And.Not.Contain(" at "), "no stack trace");
+        });
+    }
+
+    [Test]
+    public async Task Serve_OnAnAdminAddressInUse_SaysItIsTheAdminAddressInOneLine_AndExitsOne()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, stdout, stderr) = await RunServe($$"""
+            { "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
+              "admin": { "address": "127.0.0.1:{{port}}" }, "health": { "enabled": false },
+              "backends": [ { "id": "s1", "address": "127.0.0.1:1" } ] }
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stderr, Is.EqualTo($"pipebalancer: cannot start: admin address 127.0.0.1:{port}: address already in use\n"));
+            Assert.That(stdout, Does.Not.Contain("Exception").And.Not.Contain(" at "), "no stack trace");
+        });
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunServe(string configJson)
+    {
+        string config = Path.Combine(Path.GetTempPath(), $"pipebalancer-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, configJson);
+        try
+        {
+            return await ExecutableRun.RunAsync(Executable, "serve", "--config", config);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     [Test]
     public async Task Validate_OnABadFile_ExitsTwo_AndNamesEachError()
     {

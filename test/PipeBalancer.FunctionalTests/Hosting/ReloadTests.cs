@@ -219,7 +219,7 @@ public sealed class ReloadTests
         Assert.Multiple(() =>
         {
             Assert.That(result.IsValid, Is.False);
-            Assert.That(result.Errors.Single().Reason, Does.Contain("cannot listen"));
+            Assert.That(result.Errors.Single().Reason, Is.EqualTo($"listener taken: cannot listen on 127.0.0.1:{a.Port}: address already in use"));
             Assert.That(balancer.State.Current.Generation, Is.EqualTo(1));
             Assert.That(balancer.State.Current.Backends.Backends, Has.Count.EqualTo(1), "the backends were not changed either");
         });

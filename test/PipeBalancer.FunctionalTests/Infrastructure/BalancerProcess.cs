@@ -121,18 +121,24 @@ public sealed partial class BalancerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends SIGTERM (with kill(1): .NET has no API to signal another process) and returns the exit code.</summary>
+    /// <summary>Sends SIGTERM and returns the exit code.</summary>
     public async Task<int> TerminateAsync()
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-            Assert.That(kill.ExitCode, Is.Zero, "kill -TERM failed");
-        }
-
+        await SignalAsync("TERM");
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return _process.ExitCode;
     }
+
+    /// <summary>Sends a signal by name (<c>TERM</c>, <c>USR1</c>) with kill(1): .NET has no API to signal another process.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.That(kill.ExitCode, Is.Zero, $"kill -{signal} failed");
+    }
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
 
     public async ValueTask DisposeAsync()
     {

@@ -222,6 +222,111 @@ public sealed class CliTests
         });
     }
 
+    [TestCase("ring", "Usage: pipebalancer ring [--config PATH] [--keys N] [--json]", "--keys N")]
+    [TestCase("route", "Usage: pipebalancer route [--config PATH]", "key<TAB>backend")]
+    [TestCase("validate", "Usage: pipebalancer validate [PATH | --config PATH]", "nginx -t")]
+    [TestCase("serve", "--access-log-file PATH", "SIGUSR1 reopens the log files")]
+    [TestCase("demo", "--log-file PATH", "sample backend")]
+    [TestCase("demo-backend", "--address HOST:PORT", "--id ID")]
+    public async Task CommandHelp_PrintsThatCommandsUsageAndOptionsOnly(string command, string usage, string detail)
+    {
+        var help = await Run(command, "--help");
+        var viaHelp = await Run("help", command);
+        Assert.Multiple(() =>
+        {
+            Assert.That(help.Code, Is.Zero);
+            Assert.That(help.Stdout, Does.Contain(usage));
+            Assert.That(help.Stdout, Does.Contain(detail));
+            Assert.That(help.Stdout, Does.Not.Contain("pipebalancer - HTTP/1.1"), "not the overview");
+            Assert.That(viaHelp.Stdout, Is.EqualTo(help.Stdout));
+        });
+    }
+
+    [Test]
+    public async Task CommandHelp_ListsNoOptionOfAnotherCommand()
+    {
+        var route = await Run("route", "-h");
+        var validate = await Run("validate", "--help");
+        Assert.Multiple(() =>
+        {
+            Assert.That(route.Stdout, Does.Not.Contain("--keys").And.Not.Contain("--json").And.Not.Contain("--log-format"));
+            Assert.That(validate.Stdout, Does.Not.Contain("--keys").And.Not.Contain("--access-log"));
+        });
+    }
+
+    [TestCase(new[] { "route", "--json" }, "route: unknown option '--json' (an option of ring)")]
+    [TestCase(new[] { "validate", "lb.json", "--keys", "3" }, "validate: unknown option '--keys' (an option of ring)")]
+    [TestCase(new[] { "ring", "--access-log" }, "ring: unknown option '--access-log' (an option of serve and demo)")]
+    [TestCase(new[] { "serve", "--address", "127.0.0.1:1" }, "serve: unknown option '--address' (an option of demo-backend)")]
+    [TestCase(new[] { "--keys", "3" }, "serve: unknown option '--keys' (an option of ring)")]
+    [TestCase(new[] { "ring", "lb.json" }, "ring: unexpected argument 'lb.json' (ring takes options only)")]
+    [TestCase(new[] { "route", "extra" }, "route: unexpected argument 'extra'")]
+    [TestCase(new[] { "validate", "a.json", "b.json" }, "validate: unexpected argument 'b.json' (the configuration file is already 'a.json')")]
+    [TestCase(new[] { "validate", "a.json", "--config", "b.json" }, "validate: the configuration file is given twice")]
+    [TestCase(new[] { "help", "frobnicate" }, "unknown command 'frobnicate'")]
+    [TestCase(new[] { "serve", "--log-file", "x.log", "--access-log-file", "x.log" }, "--log-file and --access-log-file name the same file 'x.log'")]
+    public async Task OptionOfAnotherCommand_OrStrayArgument_IsRefusedWithSixtyFour(string[] args, string expected)
+    {
+        var (code, stdout, stderr) = await Run(args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(64));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(stderr, Does.Contain(expected));
+        });
+    }
+
+    [Test]
+    public async Task BadCommandLine_PointsAtTheCommandsHelp()
+    {
+        var (_, _, stderr) = await Run("route", "--json");
+        Assert.That(stderr, Does.Contain("Try 'pipebalancer route --help'."));
+    }
+
+    [Test]
+    public void AccessLogFile_TurnsTheAccessLogOn()
+    {
+        Assert.That(CommandLine.TryParse(["serve", "--log-file", "a.log", "--access-log-file", "b.log"], out var line, out string? error), Is.True, error);
+        Assert.Multiple(() =>
+        {
+            Assert.That(line!.LogFile, Is.EqualTo("a.log"));
+            Assert.That(line.AccessLogFile, Is.EqualTo("b.log"));
+            Assert.That(line.AccessLog, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Config_PointingAtADirectory_SaysSoAndExitsTwo()
+    {
+        foreach (string command in new[] { "validate", "route", "ring", "serve" })
+        {
+            var (code, _, stderr) = await Run(command, "--config", _dir);
+            Assert.That(code, Is.EqualTo(2), command);
+            Assert.That(stderr, Does.Contain($"cannot read {_dir}: it is a directory, not a file"), command);
+            Assert.That(stderr, Does.Not.Contain("denied"), command);
+        }
+    }
+
+    [Test]
+    public async Task Version_NamesTheCommitItWasBuiltFrom()
+    {
+        var (code, stdout, _) = await Run("--version");
+        var match = System.Text.RegularExpressions.Regex.Match(stdout, @"^pipebalancer 0\.1\.0 \(commit ([0-9a-f]{7,40}|unknown)\)\n?$");
+        Assert.That(code, Is.Zero);
+        Assert.That(match.Success, Is.True, stdout);
+
+        var root = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "PipeBalancer.sln")))
+        {
+            root = root.Parent;
+        }
+
+        if (root is not null && Path.Exists(Path.Combine(root.FullName, ".git")))
+        {
+            Assert.That(match.Groups[1].Value, Is.Not.EqualTo("unknown"), "built from a git checkout: the commit must be stamped");
+        }
+    }
+
     private string Write(string name, string text)
     {
         string path = Path.Combine(_dir, name);
