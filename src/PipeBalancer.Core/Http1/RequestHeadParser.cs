@@ -76,7 +76,7 @@ public static class RequestHeadParser
         }
 
         head.Raw = raw[..end];
-        reason = HeadParser.ReadFraming(head);
+        reason = HeadParser.ReadFraming(head, out _);
         if (reason == RejectReason.None)
         {
             reason = CheckSemantics(head);
