@@ -144,6 +144,69 @@ public sealed class RequestHeadParserTests
         Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
     }
 
+    [TestCase("example.com")]
+    [TestCase("example.com:8080")]
+    [TestCase("EXAMPLE.com.")]
+    [TestCase("a_b-c~d.example")]
+    [TestCase("192.0.2.1:443")]
+    [TestCase("xn--bcher-kva.example")]
+    [TestCase("%65xample.com")]
+    [TestCase("[::1]")]
+    [TestCase("[::1]:8080")]
+    [TestCase("[2001:db8::8:800:200c:417a]")]
+    [TestCase("[2001:db8:0:0:8:800:200c:417a]:80")]
+    [TestCase("[::ffff:192.0.2.1]")]
+    [TestCase("[v1.fe80::a+en1]")]
+    [TestCase("example.com:")]
+    public void ValidAuthorities_AreAcceptedAsHost(string host)
+    {
+        var (status, reason, _) = ParseAll(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+        Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
+    }
+
+    [TestCase("[]")]
+    [TestCase("[:]")]
+    [TestCase("[:::]")]
+    [TestCase("[1:2:3:4:5:6:7]")]
+    [TestCase("[1:2:3:4:5:6:7:8:9]")]
+    [TestCase("[1::2::3]")]
+    [TestCase("[12345::1]")]
+    [TestCase("[1:2:3:4:5:6:7:]")]
+    [TestCase("[::1.2.3]")]
+    [TestCase("[::1.2.3.256]")]
+    [TestCase("[::01.2.3.4]")]
+    [TestCase("[fe80::1%25eth0]")]
+    [TestCase("[v.x]")]
+    [TestCase("[v1.]")]
+    public void MalformedIpLiterals_AreRefusedAsHost(string host)
+    {
+        var (status, reason, _) = ParseAll(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Error));
+            Assert.That(reason, Is.EqualTo(RejectReason.InvalidAuthority));
+        });
+    }
+
+    [Test]
+    public void EmptyLinesBeforeTheRequestLine_CountAgainstItsLimit()
+    {
+        // A view capped at the largest head must be enough to decide: otherwise the connection
+        // would keep buffering empty lines without end.
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64, MaxHeaderBytes = 64 };
+        var bytes = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("\r\n", 100)) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        var head = new RequestHead();
+        var status = RequestHeadParser.TryParse(bytes.AsMemory(0, limits.MaxHeadBytes), head, limits, out _, out var reason);
+        var whole = RequestHeadParser.TryParse(bytes, head, limits, out _, out var wholeReason);
+        var fits = RequestHeadParser.TryParse(Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("\r\n", 20)) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), head, limits, out _, out _);
+        Assert.Multiple(() =>
+        {
+            Assert.That((status, reason), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)), "decided within the largest head");
+            Assert.That((whole, wholeReason), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)));
+            Assert.That(fits, Is.EqualTo(ParseStatus.Complete), "40 bytes of empty lines and a 14-byte request line fit in 64");
+        });
+    }
+
     [Test]
     public void LimitsAreConfigurable()
     {
