@@ -30,7 +30,7 @@ internal static class ValidMessages
         "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
         "HTTP/1.1 100 Continue\r\n\r\n",
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
-        "HTTP/1.1 500\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 500 \r\nTransfer-Encoding: gzip\r\n\r\n",
         "HTTP/1.1 404 Not Found\r\nSet-Cookie: a=b\r\nSet-Cookie: c=d\r\nContent-Length: 0\r\n\r\n");
 
     public static IReadOnlyList<byte[]> ChunkedBodies { get; } = Ascii(
