@@ -67,7 +67,10 @@ public static class HeadParser
             int lf = data[offset..].IndexOf((byte)'\n');
             if (lf < 0)
             {
-                reason = data.Length - sectionStart > maxFieldBytes ? RejectReason.HeadersTooLarge : RejectReason.None;
+                // A whole section may take maxFieldBytes + 2 with its blank line's CRLF; until its
+                // last LF arrives, one byte less. A tighter bound here would refuse a head split
+                // across reads that is accepted when it arrives at once.
+                reason = data.Length - sectionStart > maxFieldBytes + 1 ? RejectReason.HeadersTooLarge : RejectReason.None;
                 return reason == RejectReason.None ? ParseStatus.Incomplete : ParseStatus.Error;
             }
 

@@ -54,7 +54,8 @@ public static class RequestHeadParser
         int lf = span.IndexOf((byte)'\n');
         if (lf < 0)
         {
-            reason = lead + span.Length > limits.MaxRequestLineBytes ? RejectReason.RequestLineTooLong : RejectReason.None;
+            // Room for the line and its CR: the LF may be in the next read.
+            reason = lead + span.Length > limits.MaxRequestLineBytes + 1 ? RejectReason.RequestLineTooLong : RejectReason.None;
             return reason == RejectReason.None ? ParseStatus.Incomplete : ParseStatus.Error;
         }
 

@@ -38,6 +38,13 @@ public static class ResponseHeadParser
             return span.Length > MaxHeadBytes ? Fail(head, RejectReason.HeadersTooLarge) : ParseStatus.Incomplete;
         }
 
+        // The status line has the same bound with its LF as without it, so the verdict does not
+        // depend on where a read ends.
+        if (lf > MaxHeadBytes)
+        {
+            return Fail(head, RejectReason.HeadersTooLarge);
+        }
+
         // status-line = HTTP-version SP status-code SP [ reason-phrase ]
         var line = span[..lf];
         if (line.Length < 12 || line[^1] != (byte)'\r' || !line.StartsWith("HTTP/1."u8) ||

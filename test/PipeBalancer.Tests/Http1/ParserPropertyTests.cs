@@ -52,6 +52,30 @@ public sealed class ParserPropertyTests
         });
     }
 
+    [TestCase("request")]
+    [TestCase("response")]
+    [TestCase("chunked")]
+    public void FuzzSeedFiles_KeepTheInvariants(string target)
+    {
+        // Every seed, including the inputs afl-fuzz once found a fault with (crash-*).
+        string seeds = Path.Combine(RepositoryRoot(), "test", "PipeBalancer.Fuzz", "seeds", target);
+        Action<byte[]> check = target switch
+        {
+            "request" => bytes => RequestHeadChecks.Check(bytes),
+            "response" => bytes => ResponseHeadChecks.Check(bytes),
+            _ => bytes => ChunkedBodyChecks.Check(bytes),
+        };
+        var files = Directory.GetFiles(seeds);
+        Assert.That(files, Is.Not.Empty);
+        Assert.Multiple(() =>
+        {
+            foreach (string file in files)
+            {
+                Assert.DoesNotThrow(() => check(File.ReadAllBytes(file)), Path.GetFileName(file));
+            }
+        });
+    }
+
     [Test]
     public void ValidMessages_AreAccepted()
     {

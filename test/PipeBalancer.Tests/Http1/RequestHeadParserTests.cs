@@ -207,6 +207,46 @@ public sealed class RequestHeadParserTests
         });
     }
 
+    [TestCase(0)]
+    [TestCase(3)]
+    public void RequestLineOfExactlyTheLimit_IsAccepted_HoweverItArrives(int emptyLines)
+    {
+        // Found by afl-fuzz: when a read ended between the CR and the LF of a request line of
+        // exactly the limit, the line was refused as too long; arriving at once, it was accepted.
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64 };
+        string empty = string.Concat(Enumerable.Repeat("\r\n", emptyLines));
+        string line = "GET /" + new string('a', 64 - 2 * emptyLines - "GET / HTTP/1.1".Length) + " HTTP/1.1";
+        var bytes = Encoding.ASCII.GetBytes(empty + line + "\r\nHost: a\r\n\r\n");
+        Assert.That(empty.Length + line.Length, Is.EqualTo(64));
+        Assert.That(ParseGrowing(bytes, limits), Is.EqualTo((ParseStatus.Complete, RejectReason.None)));
+    }
+
+    [Test]
+    public void RequestLineOverTheLimit_IsRefused_HoweverItArrives()
+    {
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64 };
+        var bytes = Encoding.ASCII.GetBytes("GET /" + new string('a', 65 - "GET / HTTP/1.1".Length) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        Assert.That(ParseGrowing(bytes, limits), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)));
+    }
+
+    [TestCase(0, ParseStatus.Complete)]
+    [TestCase(1, ParseStatus.Error)]
+    public void HeaderSectionAtTheLimit_GetsOneVerdict_HoweverItArrives(int over, ParseStatus expected)
+    {
+        // Found by afl-fuzz: a section of exactly the limit was refused as too large when a read
+        // ended just before its last LF.
+        var limits = HttpLimits.Default with { MaxHeaderBytes = 64 };
+        string fields = "Host: a\r\nX-Pad: " + new string('p', 64 - "Host: a\r\nX-Pad: \r\n".Length + over) + "\r\n";
+        var bytes = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n" + fields + "\r\n");
+        Assert.That(fields.Length, Is.EqualTo(64 + over));
+        var verdict = ParseGrowing(bytes, limits);
+        Assert.Multiple(() =>
+        {
+            Assert.That(verdict.Status, Is.EqualTo(expected));
+            Assert.That(verdict.Reason, Is.EqualTo(expected == ParseStatus.Error ? RejectReason.HeadersTooLarge : RejectReason.None));
+        });
+    }
+
     [Test]
     public void LimitsAreConfigurable()
     {
@@ -225,6 +265,22 @@ public sealed class RequestHeadParserTests
         var head = new RequestHead();
         var status = RequestHeadParser.TryParse(bytes, head, HttpLimits.Default, out _, out var reason);
         return (status, reason, head);
+    }
+
+    // The first verdict over growing prefixes, as a connection sees the head arrive.
+    private static (ParseStatus Status, RejectReason Reason) ParseGrowing(byte[] bytes, HttpLimits limits)
+    {
+        var head = new RequestHead();
+        for (int length = 1; length <= bytes.Length; length++)
+        {
+            var status = RequestHeadParser.TryParse(bytes.AsMemory(0, length), head, limits, out _, out var reason);
+            if (status != ParseStatus.Incomplete)
+            {
+                return (status, reason);
+            }
+        }
+
+        return (ParseStatus.Incomplete, RejectReason.None);
     }
 
     private static RejectReason ReadChunkedBody(byte[] bytes)

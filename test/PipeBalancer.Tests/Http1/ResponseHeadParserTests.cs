@@ -107,6 +107,21 @@ public sealed class ResponseHeadParserTests
     }
 
     [Test]
+    public void OversizedStatusLine_IsRefused_WithOrWithoutItsLineFeed()
+    {
+        // Without its LF the line is refused past the limit; with it, it must be too, or the
+        // verdict would depend on where a read ends.
+        string line = "HTTP/1.1 200 " + new string('a', ResponseHeadParser.MaxHeadBytes);
+        var (whole, head) = Parse(line + "\r\n\r\n");
+        var (partial, _) = Parse(line);
+        Assert.Multiple(() =>
+        {
+            Assert.That((whole, head.Error), Is.EqualTo((ParseStatus.Error, RejectReason.HeadersTooLarge)));
+            Assert.That(partial, Is.EqualTo(ParseStatus.Error));
+        });
+    }
+
+    [Test]
     public void ErrorIsCleared_WhenTheHeadIsReused()
     {
         var head = new ResponseHead();
