@@ -10,6 +10,7 @@
 #   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
+#   ./build.ps1 fuzz [target] [seconds]  afl-fuzz on the HTTP/1.1 parsers (Linux-only: runs build.sh fuzz)
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
@@ -110,8 +111,17 @@ switch ($verb) {
         & bash perf/load/run.sh @rest
         exit $LASTEXITCODE
     }
+    'fuzz' {
+        # afl-fuzz and SharpFuzz's fork server run on Linux only; build.sh has the steps.
+        if (-not $IsLinux -or -not (Get-Command bash -ErrorAction SilentlyContinue)) {
+            [Console]::Error.WriteLine('build.ps1: fuzzing (afl-fuzz) is Linux-only; run ./build.sh fuzz [target] [seconds] on Linux')
+            exit 127
+        }
+        & bash (Join-Path $PSScriptRoot 'build.sh') fuzz @rest
+        exit $LASTEXITCODE
+    }
     default {
-        Write-Error "build.ps1: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)"
+        Write-Error "build.ps1: unknown verb '$verb' (use: test, publish, run, bench, load, fuzz, or none for restore+build+test)"
         exit 64
     }
 }
