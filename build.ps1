@@ -10,6 +10,7 @@
 #   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
 #   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
+#   ./build.ps1 fuzz [target] [seconds]  afl-fuzz on the HTTP/1.1 parsers (Linux-only: runs build.sh fuzz)
 #   ./build.ps1 -h | --help  these verbs
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
@@ -132,6 +133,15 @@ switch ($verb) {
             exit 127
         }
         & bash perf/load/run.sh @rest
+        exit $LASTEXITCODE
+    }
+    'fuzz' {
+        # afl-fuzz and SharpFuzz's fork server run on Linux only; build.sh has the steps.
+        if (-not $IsLinux -or -not (Get-Command bash -ErrorAction SilentlyContinue)) {
+            [Console]::Error.WriteLine('build.ps1: fuzzing (afl-fuzz) is Linux-only; run ./build.sh fuzz [target] [seconds] on Linux')
+            exit 127
+        }
+        & bash (Join-Path $PSScriptRoot 'build.sh') fuzz @rest
         exit $LASTEXITCODE
     }
     default {

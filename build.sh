@@ -15,6 +15,10 @@
 #   ./build.sh soak [opts]  soak: GET and POST load while reloading and killing backends
 #                            (perf/soak/run.sh; --duration S, default 60)
 #   ./build.sh -h | --help   these verbs
+#   ./build.sh fuzz [target] [seconds]  afl-fuzz on the HTTP/1.1 parsers (target: request,
+#                            response, chunked, or all at once, the default; 60 s by default);
+#                            findings in artifacts/fuzz/ (installs afl++ through apt-get when
+#                            missing, and says so)
 set -euo pipefail
 
 usage() {
@@ -31,6 +35,9 @@ Usage: ./build.sh [verb] [args]
   bench [filter]    BenchmarkDotNet benchmarks, e.g. ./build.sh bench '*Lookup*'
   load [opts]       wrk against the balancer, HAProxy and nginx on the same backends
   soak [opts]       GET and POST load while reloading and killing backends (--duration S)
+  fuzz [target] [seconds]
+                    afl-fuzz on the HTTP/1.1 parsers (request, response, chunked or all;
+                    60 s by default); findings in artifacts/fuzz/
   -h, --help        this text
 EOF
 }
@@ -104,6 +111,61 @@ test_prerequisites() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# afl-fuzz drives the coverage-guided fuzzing (Debian's afl++). Installed through apt-get when missing.
+afl_prerequisites() {
+  command -v afl-fuzz >/dev/null 2>&1 && return 0
+  need apt-get "Fuzzing needs afl-fuzz: install afl++ with your package manager (https://aflplus.plus)."
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "build.sh: fuzzing needs afl-fuzz; installing with apt-get update, then apt-get install -y --no-install-recommends afl++${sudo[*]:+ (through sudo)}" >&2
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends afl++
+}
+
+# Builds the fuzz program, instruments PipeBalancer.Core.dll for afl (SharpFuzz), then runs
+# afl-fuzz on each target for the given seconds, all targets at once. Ends with each target's
+# executions, paths and crashes; fails when a crash or hang was found.
+fuzz() {
+  local target="${1:-all}" seconds="${2:-60}" out="$root/artifacts/fuzz"
+  local targets=(request response chunked)
+  case "$target" in
+    all) ;;
+    request|response|chunked) targets=("$target") ;;
+    *) echo "build.sh: unknown fuzz target '$target' (use: request, response, chunked, all)" >&2; exit 64 ;;
+  esac
+  [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "build.sh: fuzz seconds must be a whole number, not '$seconds'" >&2; exit 64; }
+  afl_prerequisites
+  dotnet tool restore >/dev/null
+  rm -rf "$out/bin"
+  dotnet publish test/PipeBalancer.Fuzz/PipeBalancer.Fuzz.csproj -c Release -o "$out/bin" -nologo -v quiet
+  dotnet tool run sharpfuzz "$out/bin/PipeBalancer.Core.dll"
+  # dotnet is not built by afl's compilers (SharpFuzz instruments the IL), the machine is
+  # shared (no CPU pinning), and core dumps may go to a handler.
+  export AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+  local pids=() t
+  for t in "${targets[@]}"; do
+    rm -rf "${out:?}/$t"
+    echo "build.sh: afl-fuzz $t for ${seconds}s (log: artifacts/fuzz/$t.log)"
+    afl-fuzz -i "test/PipeBalancer.Fuzz/seeds/$t" -o "$out/$t" -V "$seconds" -t 10000 -m none -G 2048 \
+      -- dotnet "$out/bin/PipeBalancer.Fuzz.dll" "$t" >"$out/$t.log" 2>&1 &
+    pids+=($!)
+  done
+  local status=0 stats crashes hangs
+  for i in "${!targets[@]}"; do
+    t="${targets[$i]}"
+    wait "${pids[$i]}" || { status=1; echo "build.sh: afl-fuzz $t failed; the end of its log:" >&2; tail -n 20 "$out/$t.log" >&2; continue; }
+    stats="$out/$t/default/fuzzer_stats"
+    crashes=$(sed -n 's/^saved_crashes *: *//p' "$stats")
+    hangs=$(sed -n 's/^saved_hangs *: *//p' "$stats")
+    echo "$t: $(sed -n 's/^execs_done *: *//p' "$stats") executions, $(sed -n 's/^execs_per_sec *: *//p' "$stats") exec/s, $(sed -n 's/^corpus_count *: *//p' "$stats") paths, $crashes crashes, $hangs hangs"
+    if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
+      status=1
+      echo "  replay: dotnet artifacts/fuzz/bin/PipeBalancer.Fuzz.dll $t artifacts/fuzz/$t/default/crashes/id* artifacts/fuzz/$t/default/hangs/id*"
+    fi
+  done
+  return "$status"
+}
+
 publish() {
   aot_prerequisites
   dotnet publish src/PipeBalancer/PipeBalancer.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$publish_dir" -nologo "$@"
@@ -174,6 +236,9 @@ case "$verb" in
     ;;
   soak)
     exec bash perf/soak/run.sh "$@"
+    ;;
+  fuzz)
+    fuzz "$@"
     ;;
   *)
     echo "build.sh: unknown verb '$verb'" >&2

@@ -10,9 +10,6 @@ namespace PipeBalancer.Http1;
 /// </summary>
 public struct ChunkedReader
 {
-    /// <summary>Most hex digits in a chunk size: 16 make 2^64 - 1.</summary>
-    private const int MaxSizeDigits = 16;
-
     /// <summary>Longest chunk extension accepted.</summary>
     private const int MaxExtensionBytes = 4096;
 
@@ -104,7 +101,10 @@ public struct ChunkedReader
                 int digit = HexValue(b);
                 if (digit >= 0)
                 {
-                    if (++_count > MaxSizeDigits)
+                    // The limit is on the value (at most 2^64 - 1), not on the digits: leading
+                    // zeros are valid (RFC 9112 section 7.1). The digits and the extension share
+                    // the extension's bound, so a size line cannot run on forever.
+                    if (++_count > MaxExtensionBytes || _size > (ulong.MaxValue >> 4))
                     {
                         return RejectReason.InvalidChunkSize;
                     }

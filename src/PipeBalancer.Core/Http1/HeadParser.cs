@@ -67,7 +67,10 @@ public static class HeadParser
             int lf = data[offset..].IndexOf((byte)'\n');
             if (lf < 0)
             {
-                reason = data.Length - sectionStart > maxFieldBytes ? RejectReason.HeadersTooLarge : RejectReason.None;
+                // A whole section may take maxFieldBytes + 2 with its blank line's CRLF; until its
+                // last LF arrives, one byte less. A tighter bound here would refuse a head split
+                // across reads that is accepted when it arrives at once.
+                reason = data.Length - sectionStart > maxFieldBytes + 1 ? RejectReason.HeadersTooLarge : RejectReason.None;
                 return reason == RejectReason.None ? ParseStatus.Incomplete : ParseStatus.Error;
             }
 
@@ -159,10 +162,15 @@ public static class HeadParser
     /// <summary>
     /// Reads the framing and connection fields once every line is known: Content-Length (all
     /// copies equal), Transfer-Encoding (chunked last and once), Connection options, and marks
-    /// the fields Connection names as hop-by-hop.
+    /// the fields Connection names as hop-by-hop. Every field is read whatever comes first, so
+    /// the verdict does not depend on their order; the first fault in field order is returned,
+    /// and <paramref name="badContentLength"/> says whether any Content-Length was at fault.
     /// </summary>
-    internal static RejectReason ReadFraming(MessageHead head)
+    internal static RejectReason ReadFraming(MessageHead head, out bool badContentLength)
     {
+        var fault = RejectReason.None;
+        badContentLength = false;
+        bool badTransferEncoding = false;
         var raw = head.Raw.Span;
         for (int i = 0; i < head.FieldCount; i++)
         {
@@ -171,18 +179,30 @@ public static class HeadParser
             switch (f.Kind)
             {
                 case FieldKind.ContentLength:
-                    if (!TryParseContentLength(value, out long length) || (head.ContentLength >= 0 && head.ContentLength != length))
+                    if (badContentLength)
                     {
-                        return RejectReason.InvalidContentLength;
+                        head.ContentLengthValues++;
+                        break;
+                    }
+
+                    if (!TryParseContentLength(value, head, out long length) || (head.ContentLength >= 0 && head.ContentLength != length))
+                    {
+                        badContentLength = true;
+                        head.ContentLength = -1;
+                        fault = fault == RejectReason.None ? RejectReason.InvalidContentLength : fault;
+                        break;
                     }
 
                     head.ContentLength = length;
                     break;
                 case FieldKind.TransferEncoding:
                     head.HasTransferEncoding = true;
-                    if (!ReadTransferCodings(value, head))
+
+                    // Once the codings are broken, a later field cannot make chunked last again.
+                    if (!badTransferEncoding && !ReadTransferCodings(value, head))
                     {
-                        return RejectReason.InvalidTransferEncoding;
+                        badTransferEncoding = true;
+                        fault = fault == RejectReason.None ? RejectReason.InvalidTransferEncoding : fault;
                     }
 
                     break;
@@ -194,16 +214,17 @@ public static class HeadParser
             head.HasHopByHop |= f.Drop;
         }
 
-        return RejectReason.None;
+        return fault;
     }
 
     // Content-Length = 1*DIGIT; a list of identical values ("5, 5") is accepted as one value,
-    // as RFC 9112 section 6.3 allows.
-    private static bool TryParseContentLength(ReadOnlySpan<byte> value, out long length)
+    // as RFC 9112 section 6.3 allows. Every value read is counted in ContentLengthValues.
+    private static bool TryParseContentLength(ReadOnlySpan<byte> value, MessageHead head, out long length)
     {
         length = -1;
         foreach (var range in value.Split((byte)','))
         {
+            head.ContentLengthValues++;
             var item = value[range].Trim(" \t"u8);
             if (item.IsEmpty || item.Length > 18)
             {

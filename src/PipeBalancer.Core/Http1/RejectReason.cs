@@ -77,6 +77,15 @@ public enum RejectReason : byte
 
     /// <summary>The connection closed in the middle of a request head.</summary>
     IncompleteHead,
+
+    /// <summary>
+    /// Host, or the authority of an absolute-form target, is empty or not
+    /// <c>host [ ":" port ]</c> (RFC 9110 section 7.2, RFC 3986 section 3.2).
+    /// </summary>
+    InvalidAuthority,
+
+    /// <summary>A backend's status line is not <c>HTTP/1.x SP 3DIGIT SP reason</c> (responses only).</summary>
+    InvalidStatusLine,
 }
 
 /// <summary>Maps rejection reasons to status codes and ready-made responses.</summary>
@@ -139,6 +148,8 @@ public static class Rejections
         RejectReason.HeadersTimeout => "request head not received in time",
         RejectReason.BodyTooLarge => "request body too large",
         RejectReason.IncompleteHead => "connection closed inside the request head",
+        RejectReason.InvalidAuthority => "invalid Host or target authority",
+        RejectReason.InvalidStatusLine => "malformed status line",
         _ => "ok",
     };
 }

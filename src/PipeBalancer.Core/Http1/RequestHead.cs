@@ -133,6 +133,12 @@ public abstract class MessageHead
     /// <summary>Content-Length, or -1 when absent.</summary>
     public long ContentLength { get; internal set; }
 
+    /// <summary>
+    /// How many Content-Length values were received, counting every field and every item of a
+    /// list ("5, 5" is two). More than one means the value must be written once when forwarding.
+    /// </summary>
+    public int ContentLengthValues { get; internal set; }
+
     /// <summary>Whether the body is chunked (final transfer coding).</summary>
     public bool Chunked { get; internal set; }
 
@@ -198,6 +204,7 @@ public abstract class MessageHead
         FieldCount = 0;
         IsHttp11 = false;
         ContentLength = -1;
+        ContentLengthValues = 0;
         Chunked = false;
         HasTransferEncoding = false;
         ConnectionClose = false;
@@ -274,9 +281,22 @@ public sealed class ResponseHead : MessageHead
     /// <summary>The status code.</summary>
     public int Status { get; internal set; }
 
+    /// <summary>
+    /// Why <see cref="ResponseHeadParser.TryParse"/> refused the head, or <see cref="RejectReason.None"/>.
+    /// The client gets a 502 whatever the reason; the reason is for the log.
+    /// </summary>
+    public RejectReason Error { get; internal set; }
+
+    /// <summary>
+    /// Whether the head has both Transfer-Encoding and Content-Length. Transfer-Encoding decides
+    /// the framing; the Content-Length fields must not be forwarded (RFC 9112 section 6.3).
+    /// </summary>
+    public bool HasContentLengthAndTransferEncoding => HasTransferEncoding && ContentLengthValues > 0;
+
     internal override void Reset()
     {
         base.Reset();
         Status = 0;
+        Error = RejectReason.None;
     }
 }

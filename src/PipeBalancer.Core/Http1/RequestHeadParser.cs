@@ -34,6 +34,14 @@ public static class RequestHeadParser
             lead += 2;
         }
 
+        // The empty lines count against the request line's limit: without a bound, a client
+        // could fill the connection's buffer with them and never be refused.
+        if (lead > limits.MaxRequestLineBytes)
+        {
+            reason = RejectReason.RequestLineTooLong;
+            return ParseStatus.Error;
+        }
+
         if (span.Length - lead < 2 && (span.Length == lead || span[lead] == (byte)'\r'))
         {
             reason = RejectReason.None;
@@ -46,11 +54,12 @@ public static class RequestHeadParser
         int lf = span.IndexOf((byte)'\n');
         if (lf < 0)
         {
-            reason = span.Length > limits.MaxRequestLineBytes ? RejectReason.RequestLineTooLong : RejectReason.None;
+            // Room for the line and its CR: the LF may be in the next read.
+            reason = lead + span.Length > limits.MaxRequestLineBytes + 1 ? RejectReason.RequestLineTooLong : RejectReason.None;
             return reason == RejectReason.None ? ParseStatus.Incomplete : ParseStatus.Error;
         }
 
-        if (lf > limits.MaxRequestLineBytes + 1)
+        if (lead + lf > limits.MaxRequestLineBytes + 1)
         {
             reason = RejectReason.RequestLineTooLong;
             return ParseStatus.Error;
@@ -76,7 +85,7 @@ public static class RequestHeadParser
         }
 
         head.Raw = raw[..end];
-        reason = HeadParser.ReadFraming(head);
+        reason = HeadParser.ReadFraming(head, out _);
         if (reason == RejectReason.None)
         {
             reason = CheckSemantics(head);
@@ -171,11 +180,17 @@ public static class RequestHeadParser
         }
 
         // absolute-form: http://authority/path or https://... (RFC 9112 section 3.2.2).
-        bool absolute = (target.StartsWith("http://"u8) || target.StartsWith("https://"u8) ||
-            Ascii.EqualsIgnoreCase(target[..Math.Min(7, target.Length)], "http://"u8) ||
-            Ascii.EqualsIgnoreCase(target[..Math.Min(8, target.Length)], "https://"u8)) &&
-            target.IndexOf("://"u8) + 3 < target.Length;
-        return absolute ? RejectReason.None : RejectReason.InvalidTarget;
+        bool absolute = Ascii.EqualsIgnoreCase(target[..Math.Min(7, target.Length)], "http://"u8) ||
+            Ascii.EqualsIgnoreCase(target[..Math.Min(8, target.Length)], "https://"u8);
+        if (!absolute)
+        {
+            return RejectReason.InvalidTarget;
+        }
+
+        // The authority runs to the path or the query; it must name a host (RFC 9110 section 4.2.1).
+        var authority = target[(target.IndexOf("://"u8) + 3)..];
+        int end = authority.IndexOfAny((byte)'/', (byte)'?');
+        return Authority.IsValid(end < 0 ? authority : authority[..end]) ? RejectReason.None : RejectReason.InvalidAuthority;
     }
 
     private static int NextPercent(ReadOnlySpan<byte> target, int from)
@@ -192,12 +207,20 @@ public static class RequestHeadParser
     private static RejectReason CheckSemantics(RequestHead head)
     {
         int hosts = 0;
+        bool invalidHost = false;
         var raw = head.Raw.Span;
         for (int i = 0; i < head.FieldCount; i++)
         {
             ref var f = ref head.Fields[i];
             if (f.Kind == FieldKind.Host)
             {
+                // Whatever the target's form, Host names an authority; an empty or malformed one
+                // is refused rather than passed to a backend (RFC 9110 section 7.2).
+                if (!Authority.IsValid(raw.Slice(f.ValueStart, f.ValueLength)))
+                {
+                    invalidHost = true;
+                }
+
                 hosts++;
             }
             else if (f.Kind == FieldKind.Expect && Ascii.EqualsIgnoreCase(raw.Slice(f.ValueStart, f.ValueLength), "100-continue"u8))
@@ -216,6 +239,11 @@ public static class RequestHeadParser
         if (hosts > 1 || (hosts == 0 && head.IsHttp11))
         {
             return RejectReason.InvalidHost;
+        }
+
+        if (invalidHost)
+        {
+            return RejectReason.InvalidAuthority;
         }
 
         if (head.HasTransferEncoding)

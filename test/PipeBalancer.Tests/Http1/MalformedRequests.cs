@@ -63,6 +63,31 @@ public static class MalformedRequests
         // Host.
         yield return Case("HTTP/1.1 without Host", "GET / HTTP/1.1\r\nX-A: 1\r\n\r\n", 400, RejectReason.InvalidHost);
         yield return Case("two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, RejectReason.InvalidHost);
+        yield return Case("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("blank Host", "GET / HTTP/1.1\r\nHost:  \t \r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with path and userinfo", "GET / HTTP/1.1\r\nHost: good.example/x@evil\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with slash", "GET / HTTP/1.1\r\nHost: good.example/\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with userinfo", "GET / HTTP/1.1\r\nHost: user@good.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with query", "GET / HTTP/1.1\r\nHost: good.example?x=1\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with fragment", "GET / HTTP/1.1\r\nHost: good.example#x\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with space", "GET / HTTP/1.1\r\nHost: good example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with backslash", "GET / HTTP/1.1\r\nHost: good.example\\evil\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with non-ASCII", "GET / HTTP/1.1\r\nHost: caf\u00e9.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with bad percent escape", "GET / HTTP/1.1\r\nHost: good%zz.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with non-numeric port", "GET / HTTP/1.1\r\nHost: good.example:80a\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with port over 65535", "GET / HTTP/1.1\r\nHost: good.example:65536\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with two ports", "GET / HTTP/1.1\r\nHost: good.example:80:81\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with port only", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with malformed IPv6 literal", "GET / HTTP/1.1\r\nHost: [::g]\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with unclosed IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("Host with text after IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with empty Host", "GET http://good.example/path HTTP/1.1\r\nHost:\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with blank Host", "GET http://good.example/path HTTP/1.1\r\nHost:   \r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with empty authority", "GET http:///path HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with empty authority and query", "GET http://?x=1 HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with userinfo", "GET http://user@good.example/ HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
+        yield return Case("absolute-form with non-numeric port", "GET https://good.example:44x/ HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, RejectReason.InvalidAuthority);
 
         // Framing and smuggling.
         yield return Case("Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, RejectReason.ContentLengthWithTransferEncoding);
@@ -88,6 +113,7 @@ public static class MalformedRequests
         yield return Case("chunk data ended by bare LF", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", 400, RejectReason.InvalidChunkFraming);
 
         // Sizes.
+        yield return Case("8 KB of empty lines before the request line", string.Concat(Enumerable.Repeat("\r\n", 4200)) + "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 414, RejectReason.RequestLineTooLong);
         yield return Case("request line over 8 KB", "GET /" + new string('a', 8300) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, RejectReason.RequestLineTooLong);
         yield return Case("header section over 32 KB", "GET / HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-Pad-{i}: {new string('b', 900)}\r\n")) + "\r\n", 431, RejectReason.HeadersTooLarge);
         yield return Case("one header over 32 KB", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + new string('c', 33 * 1024) + "\r\n\r\n", 431, RejectReason.HeadersTooLarge);

@@ -144,6 +144,109 @@ public sealed class RequestHeadParserTests
         Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
     }
 
+    [TestCase("example.com")]
+    [TestCase("example.com:8080")]
+    [TestCase("EXAMPLE.com.")]
+    [TestCase("a_b-c~d.example")]
+    [TestCase("192.0.2.1:443")]
+    [TestCase("xn--bcher-kva.example")]
+    [TestCase("%65xample.com")]
+    [TestCase("[::1]")]
+    [TestCase("[::1]:8080")]
+    [TestCase("[2001:db8::8:800:200c:417a]")]
+    [TestCase("[2001:db8:0:0:8:800:200c:417a]:80")]
+    [TestCase("[::ffff:192.0.2.1]")]
+    [TestCase("[v1.fe80::a+en1]")]
+    [TestCase("example.com:")]
+    public void ValidAuthorities_AreAcceptedAsHost(string host)
+    {
+        var (status, reason, _) = ParseAll(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+        Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
+    }
+
+    [TestCase("[]")]
+    [TestCase("[:]")]
+    [TestCase("[:::]")]
+    [TestCase("[1:2:3:4:5:6:7]")]
+    [TestCase("[1:2:3:4:5:6:7:8:9]")]
+    [TestCase("[1::2::3]")]
+    [TestCase("[12345::1]")]
+    [TestCase("[1:2:3:4:5:6:7:]")]
+    [TestCase("[::1.2.3]")]
+    [TestCase("[::1.2.3.256]")]
+    [TestCase("[::01.2.3.4]")]
+    [TestCase("[fe80::1%25eth0]")]
+    [TestCase("[v.x]")]
+    [TestCase("[v1.]")]
+    public void MalformedIpLiterals_AreRefusedAsHost(string host)
+    {
+        var (status, reason, _) = ParseAll(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Error));
+            Assert.That(reason, Is.EqualTo(RejectReason.InvalidAuthority));
+        });
+    }
+
+    [Test]
+    public void EmptyLinesBeforeTheRequestLine_CountAgainstItsLimit()
+    {
+        // A view capped at the largest head must be enough to decide: otherwise the connection
+        // would keep buffering empty lines without end.
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64, MaxHeaderBytes = 64 };
+        var bytes = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("\r\n", 100)) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        var head = new RequestHead();
+        var status = RequestHeadParser.TryParse(bytes.AsMemory(0, limits.MaxHeadBytes), head, limits, out _, out var reason);
+        var whole = RequestHeadParser.TryParse(bytes, head, limits, out _, out var wholeReason);
+        var fits = RequestHeadParser.TryParse(Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("\r\n", 20)) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), head, limits, out _, out _);
+        Assert.Multiple(() =>
+        {
+            Assert.That((status, reason), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)), "decided within the largest head");
+            Assert.That((whole, wholeReason), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)));
+            Assert.That(fits, Is.EqualTo(ParseStatus.Complete), "40 bytes of empty lines and a 14-byte request line fit in 64");
+        });
+    }
+
+    [TestCase(0)]
+    [TestCase(3)]
+    public void RequestLineOfExactlyTheLimit_IsAccepted_HoweverItArrives(int emptyLines)
+    {
+        // Found by afl-fuzz: when a read ended between the CR and the LF of a request line of
+        // exactly the limit, the line was refused as too long; arriving at once, it was accepted.
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64 };
+        string empty = string.Concat(Enumerable.Repeat("\r\n", emptyLines));
+        string line = "GET /" + new string('a', 64 - 2 * emptyLines - "GET / HTTP/1.1".Length) + " HTTP/1.1";
+        var bytes = Encoding.ASCII.GetBytes(empty + line + "\r\nHost: a\r\n\r\n");
+        Assert.That(empty.Length + line.Length, Is.EqualTo(64));
+        Assert.That(ParseGrowing(bytes, limits), Is.EqualTo((ParseStatus.Complete, RejectReason.None)));
+    }
+
+    [Test]
+    public void RequestLineOverTheLimit_IsRefused_HoweverItArrives()
+    {
+        var limits = HttpLimits.Default with { MaxRequestLineBytes = 64 };
+        var bytes = Encoding.ASCII.GetBytes("GET /" + new string('a', 65 - "GET / HTTP/1.1".Length) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        Assert.That(ParseGrowing(bytes, limits), Is.EqualTo((ParseStatus.Error, RejectReason.RequestLineTooLong)));
+    }
+
+    [TestCase(0, ParseStatus.Complete)]
+    [TestCase(1, ParseStatus.Error)]
+    public void HeaderSectionAtTheLimit_GetsOneVerdict_HoweverItArrives(int over, ParseStatus expected)
+    {
+        // Found by afl-fuzz: a section of exactly the limit was refused as too large when a read
+        // ended just before its last LF.
+        var limits = HttpLimits.Default with { MaxHeaderBytes = 64 };
+        string fields = "Host: a\r\nX-Pad: " + new string('p', 64 - "Host: a\r\nX-Pad: \r\n".Length + over) + "\r\n";
+        var bytes = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n" + fields + "\r\n");
+        Assert.That(fields.Length, Is.EqualTo(64 + over));
+        var verdict = ParseGrowing(bytes, limits);
+        Assert.Multiple(() =>
+        {
+            Assert.That(verdict.Status, Is.EqualTo(expected));
+            Assert.That(verdict.Reason, Is.EqualTo(expected == ParseStatus.Error ? RejectReason.HeadersTooLarge : RejectReason.None));
+        });
+    }
+
     [Test]
     public void LimitsAreConfigurable()
     {
@@ -162,6 +265,22 @@ public sealed class RequestHeadParserTests
         var head = new RequestHead();
         var status = RequestHeadParser.TryParse(bytes, head, HttpLimits.Default, out _, out var reason);
         return (status, reason, head);
+    }
+
+    // The first verdict over growing prefixes, as a connection sees the head arrive.
+    private static (ParseStatus Status, RejectReason Reason) ParseGrowing(byte[] bytes, HttpLimits limits)
+    {
+        var head = new RequestHead();
+        for (int length = 1; length <= bytes.Length; length++)
+        {
+            var status = RequestHeadParser.TryParse(bytes.AsMemory(0, length), head, limits, out _, out var reason);
+            if (status != ParseStatus.Incomplete)
+            {
+                return (status, reason);
+            }
+        }
+
+        return (ParseStatus.Incomplete, RejectReason.None);
     }
 
     private static RejectReason ReadChunkedBody(byte[] bytes)
