@@ -9,7 +9,8 @@
 #   ./build.sh run [args]    Release build, then run pipebalancer with args; no args: the demo
 #                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
-#   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
+#   ./build.sh load [workload...] [opts]  load harness (perf/PipeBalancer.Load): the balancer
+#                            against HAProxy in pairs of wrk runs, nine workloads; --help
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -104,7 +105,10 @@ case "$verb" in
     dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter "$filter" "$@"
     ;;
   load)
-    exec bash perf/load/run.sh "$@"
+    # 1,000 wrk connections and 8,000 idle clients need more open files than a shell's default.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    dotnet build perf/PipeBalancer.Load/PipeBalancer.Load.csproj -c Release -nologo -v quiet >&2
+    exec dotnet perf/PipeBalancer.Load/bin/Release/net10.0/pipebalancer-load.dll "$@"
     ;;
   *)
     echo "build.sh: unknown verb '$verb' (use: test, publish, run, bench, load, or none for restore+build+test)" >&2
