@@ -68,13 +68,15 @@ internal static class ReportWriter
             $"| {Errors(w, Balancer)} / {Errors(w, Haproxy)} | {Fixed(Median(w, Balancer, r => r.RssKb / 1024.0), 0)} / {Fixed(Median(w, Haproxy, r => r.RssKb / 1024.0), 0)} |";
     }
 
+    // No ratio of idle CPU: HAProxy's is a tick or two in the whole window, and a ratio of
+    // such small counts says nothing.
     private static string IdleRow(WorkloadRuns w)
     {
         var clients = w.Workload.Connections;
         double? PerConnection(RunResult r) => r.Idle?.KbPerConnection(clients);
         double? Cpu(RunResult r) => r.Idle?.CpuPercent;
         return $"| {w.Workload.Title} | {Fixed(Median(w, Balancer, PerConnection), 1)} KB/conn | {Fixed(Median(w, Haproxy, PerConnection), 1)} KB/conn | {Ratio(w, PerConnection)} " +
-            $"| idle CPU {Fixed(Median(w, Balancer, Cpu), 1)}% | idle CPU {Fixed(Median(w, Haproxy, Cpu), 1)}% | {Ratio(w, Cpu)} " +
+            $"| idle CPU {Fixed(Median(w, Balancer, Cpu), 1)}% | idle CPU {Fixed(Median(w, Haproxy, Cpu), 1)}% | - " +
             $"| - | - | - | {Errors(w, Balancer)} / {Errors(w, Haproxy)} | {Fixed(Median(w, Balancer, r => r.Idle!.RssWithKb / 1024.0), 0)} / {Fixed(Median(w, Haproxy, r => r.Idle!.RssWithKb / 1024.0), 0)} |";
     }
 
