@@ -9,7 +9,8 @@
 #                             and zlib1g-dev through apt-get when they are missing, and says so)
 #   ./build.ps1 run [args]    Release build, then run pipebalancer with args; no args: the demo
 #   ./build.ps1 bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
-#   ./build.ps1 load [opts]  load harness: wrk against the balancer, HAProxy and nginx (bash-only)
+#   ./build.ps1 load [workload...] [opts]  load harness (perf/PipeBalancer.Load): the balancer
+#                            against HAProxy in pairs of wrk runs, nine workloads (Linux only)
 #   ./build.ps1 fuzz [target] [seconds]  afl-fuzz on the HTTP/1.1 parsers (Linux-only: runs build.sh fuzz)
 #   ./build.ps1 -h | --help  these verbs
 $ErrorActionPreference = 'Stop'
@@ -127,12 +128,14 @@ switch ($verb) {
         exit $LASTEXITCODE
     }
     'load' {
-        # The load harness (wrk, nginx, HAProxy) is a bash script; run it where bash exists (Linux, WSL).
-        if (-not (Get-Command bash -ErrorAction SilentlyContinue)) {
-            [Console]::Error.WriteLine('build.ps1: the load harness perf/load/run.sh is bash-only; run it on Linux or WSL')
+        # The load harness reads /proc and runs wrk, nginx and HAProxy: Linux (or WSL) only.
+        if (-not $IsLinux) {
+            [Console]::Error.WriteLine('build.ps1: the load harness perf/PipeBalancer.Load runs on Linux only; run it on Linux or WSL')
             exit 127
         }
-        & bash perf/load/run.sh @rest
+        & dotnet build perf/PipeBalancer.Load/PipeBalancer.Load.csproj -c Release -nologo -v quiet | Out-Host
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+        & dotnet perf/PipeBalancer.Load/bin/Release/net10.0/pipebalancer-load.dll @rest
         exit $LASTEXITCODE
     }
     'fuzz' {

@@ -11,14 +11,15 @@
 #   ./build.sh run [args]    Release build, then run pipebalancer with args; no args: the demo
 #                            (sample backends on lb.json's addresses, then the balancer)
 #   ./build.sh bench [filter]  BenchmarkDotNet benchmarks (filter: a glob such as '*Lookup*')
-#   ./build.sh load [opts]  load harness: wrk against the balancer, HAProxy and nginx
+#   ./build.sh load [workload...] [opts]  load harness (perf/PipeBalancer.Load): the balancer
+#                            against HAProxy in pairs of wrk runs, nine workloads; --help
 #   ./build.sh soak [opts]  soak: GET and POST load while reloading and killing backends
 #                            (perf/soak/run.sh; --duration S, default 60)
-#   ./build.sh -h | --help   these verbs
 #   ./build.sh fuzz [target] [seconds]  afl-fuzz on the HTTP/1.1 parsers (target: request,
 #                            response, chunked, or all at once, the default; 60 s by default);
 #                            findings in artifacts/fuzz/ (installs afl++ through apt-get when
 #                            missing, and says so)
+#   ./build.sh -h | --help   these verbs
 set -euo pipefail
 
 usage() {
@@ -33,7 +34,9 @@ Usage: ./build.sh [verb] [args]
   run [args]        Release build, then pipebalancer with args (no args: the demo);
                     build output goes to stderr
   bench [filter]    BenchmarkDotNet benchmarks, e.g. ./build.sh bench '*Lookup*'
-  load [opts]       wrk against the balancer, HAProxy and nginx on the same backends
+  load [workload...] [opts]
+                    the balancer against HAProxy in pairs of wrk runs, nine workloads
+                    (perf/PipeBalancer.Load; load --help lists them)
   soak [opts]       GET and POST load while reloading and killing backends (--duration S)
   fuzz [target] [seconds]
                     afl-fuzz on the HTTP/1.1 parsers (request, response, chunked or all;
@@ -232,7 +235,10 @@ case "$verb" in
     dotnet run -c Release --project perf/PipeBalancer.Benchmarks -- --filter "$filter" "$@"
     ;;
   load)
-    exec bash perf/load/run.sh "$@"
+    # 1,000 wrk connections and 8,000 idle clients need more open files than a shell's default.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    dotnet build perf/PipeBalancer.Load/PipeBalancer.Load.csproj -c Release -nologo -v quiet >&2
+    exec dotnet perf/PipeBalancer.Load/bin/Release/net10.0/pipebalancer-load.dll "$@"
     ;;
   soak)
     exec bash perf/soak/run.sh "$@"
