@@ -29,6 +29,14 @@ public sealed class ChildProcessesTests
                 Assert.That(child, Is.Not.EqualTo(parent), "the child did not start");
             }
 
+            // Dispose waits for the process it started; the grandchild got its SIGKILL in the
+            // same call but, on a busy machine, may not have been scheduled to die yet.
+            var gone = DateTime.UtcNow.AddSeconds(10);
+            while ((Alive(parent) || Alive(child)) && DateTime.UtcNow < gone)
+            {
+                Thread.Sleep(20);
+            }
+
             Assert.Multiple(() =>
             {
                 Assert.That(Alive(parent), Is.False);
