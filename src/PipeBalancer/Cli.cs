@@ -20,7 +20,8 @@ internal static class Cli
 
         Usage:
           pipebalancer [serve] [--config PATH]     run the balancer (default config: ./lb.json)
-          pipebalancer validate [PATH]             check a config, print every error; exit 0 or 2
+          pipebalancer validate [PATH] [--print]   check a config, print every error; exit 0 or 2;
+                                                   --print: the config in force, defaults filled in
           pipebalancer route [--config PATH]       read keys on stdin, print key<TAB>backend
           pipebalancer ring [--config PATH] [--keys N] [--json]
                                                    each backend's share of the hash space and

@@ -27,6 +27,9 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
     /// <summary><c>--access-log-file PATH</c>: access log lines go to this file (reopened on SIGUSR1) instead of stdout.</summary>
     public string? AccessLogFile { get; init; }
 
+    /// <summary><c>validate --print</c>: the configuration in force, every default filled in, on stdout.</summary>
+    public bool Print { get; init; }
+
     /// <summary>For <see cref="Command"/> <c>help</c>: the command whose help is asked for, or null for the overview.</summary>
     public string? HelpTopic { get; init; }
 
@@ -42,6 +45,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
         string? config = null;
         int keys = DefaultKeys;
         bool json = false;
+        bool print = false;
         string? address = null;
         string? id = null;
         bool jsonLogs = false;
@@ -195,6 +199,9 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                 case "--json":
                     json = true;
                     break;
+                case "--print":
+                    print = true;
+                    break;
                 case "--address":
                     if (!TryValue(args, ref i, out address, out error))
                     {
@@ -229,6 +236,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
             LogFile = logFile,
             AccessLogFile = accessLogFile,
             HelpTopic = helpTopic,
+            Print = print,
         };
         return true;
     }

@@ -21,6 +21,7 @@ internal sealed record CommandSpec(string Name, string Usage, string Summary, st
         ("--access-log-file PATH", "the access log to PATH instead of stdout (implies --access-log); reopened on SIGUSR1"),
         ("--keys N", "synthetic keys (default: 100000)"),
         ("--json", "the report as JSON"),
+        ("--print", "print the configuration in force as JSON, every default filled in (admin.token redacted)"),
         ("--address HOST:PORT", "where the sample backend listens"),
         ("--id ID", "its id, in its answers"),
     ];
@@ -33,11 +34,10 @@ internal sealed record CommandSpec(string Name, string Usage, string Summary, st
         null, Running);
 
     public static readonly CommandSpec Validate = new("validate",
-        "pipebalancer validate [PATH | --config PATH]",
-        "Checks a configuration like `nginx -t`: prints every error with its JSON path and exits 2,\nor prints `PATH: ok (...)` and exits 0. TLS certificates and keys are loaded as serve loads them.",
+        "pipebalancer validate [PATH | --config PATH] [--print]",
+        "Checks a configuration like `nginx -t`: prints every error with its JSON path and exits 2,\nor prints `PATH: ok (...)` and exits 0. TLS certificates and keys are loaded as serve loads them.\nWith --print, the configuration in force goes to stdout and the ok line to stderr (as `nginx -T`).",
         "PATH",
-        // `--print` (the effective configuration as JSON) will be listed here.
-        ["-c", "--config"]);
+        ["-c", "--config", "--print"]);
 
     public static readonly CommandSpec Route = new("route",
         "pipebalancer route [--config PATH]",

@@ -1,8 +1,9 @@
+using PipeBalancer.Configuration;
 using PipeBalancer.Hosting;
 
 namespace PipeBalancer.Commands;
 
-/// <summary><c>pipebalancer validate [PATH]</c>: like <c>nginx -t</c>, every error and an exit code.</summary>
+/// <summary><c>pipebalancer validate [PATH] [--print]</c>: like <c>nginx -t</c> (every error and an exit code), and with <c>--print</c> like <c>nginx -T</c>.</summary>
 internal static class ValidateCommand
 {
     public static int Run(CommandLine line, TextWriter stdout, TextWriter stderr)
@@ -31,7 +32,14 @@ internal static class ValidateCommand
             return Cli.ExitCodes.BadConfig;
         }
 
-        stdout.WriteLine(
+        if (line.Print)
+        {
+            // As `nginx -T`: the configuration on stdout, so that it can be saved or diffed, and
+            // the verdict on stderr. The token is redacted: the output is for reading.
+            stdout.WriteLine(ConfigWriter.ToJson(config, redactSecrets: true));
+        }
+
+        (line.Print ? stderr : stdout).WriteLine(
             $"{line.ConfigPath}: ok ({config.Listeners.Count} listener(s), {config.Backends.Count} backend(s), " +
             $"routing {Routing.RoutingNames.Of(config.Routing.Algorithm)} on {config.Routing.Key})");
         return Cli.ExitCodes.Ok;

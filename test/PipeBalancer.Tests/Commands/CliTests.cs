@@ -29,6 +29,42 @@ public sealed class CliTests
     }
 
     [Test]
+    public async Task ValidatePrint_WritesTheConfigurationInForce_WithDefaultsAndTheTokenRedacted()
+    {
+        string path = Write("print.json", """
+            { "listeners": [ { "name": "web", "address": "127.0.0.1:8080" } ],
+              "admin": { "address": "127.0.0.1:9090", "token": "q7Xv0mC2Lr9pW4sT8bYk1nHd" },
+              "backends": [ { "id": "s1", "address": "127.0.0.1:8001" } ] }
+            """);
+        var (code, stdout, stderr) = await Run("validate", path, "--print");
+        using var printed = System.Text.Json.JsonDocument.Parse(stdout);
+        var root = printed.RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.Zero);
+            Assert.That(stderr, Does.Contain("ok (1 listener(s), 1 backend(s)"));
+            Assert.That(root.GetProperty("listeners")[0].GetProperty("mode").GetString(), Is.EqualTo("http"), "a default filled in");
+            Assert.That(root.GetProperty("backends")[0].GetProperty("weight").GetInt32(), Is.EqualTo(1), "a default filled in");
+            Assert.That(root.GetProperty("routing").GetProperty("algorithm").GetString(), Is.EqualTo("ring"));
+            Assert.That(root.GetProperty("admin").GetProperty("token").GetString(), Is.EqualTo("(redacted)"));
+            Assert.That(stdout, Does.Not.Contain("q7Xv0mC2Lr9pW4sT8bYk1nHd"));
+        });
+    }
+
+    [Test]
+    public async Task ValidatePrint_InvalidConfig_PrintsNoConfiguration()
+    {
+        string path = Write("bad-print.json", """{ "backends": [ { "id": "s1", "address": "127.0.0.1:8001", "weight": 0 } ] }""");
+        var (code, stdout, stderr) = await Run("validate", path, "--print");
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(stderr, Does.Contain("backends[0].weight"));
+        });
+    }
+
+    [Test]
     public async Task Validate_BadConfig_PrintsEveryErrorWithThePathAndExitsTwo()
     {
         string path = Write("bad.json", """
