@@ -1,31 +1,37 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using PipeBalancer.Forwarding;
 using Pipelines.Sockets.Unofficial;
 
 namespace PipeBalancer.Backends;
 
-/// <summary>One TCP connection to a backend, as a pair of pipes (Pipelines.Sockets.Unofficial).</summary>
-internal sealed class BackendConnection : IDisposable
+/// <summary>
+/// One connection to a backend, as a pair of pipes: a TCP socket (Pipelines.Sockets.Unofficial),
+/// or any <see cref="IDuplexPipe"/> (in-memory pipes in tests). The forwarder only sees the pipes.
+/// </summary>
+internal sealed class BackendConnection : IDuplexPipe, IDisposable
 {
-    private readonly SocketConnection _connection;
+    private readonly IDuplexPipe _pipe;
+    private readonly SocketConnection? _socket;
     private readonly BackendStats? _owner;
     private long _accountedSent;
     private long _accountedReceived;
     private int _disposed;
 
-    private BackendConnection(SocketConnection connection, BackendStats? owner)
+    private BackendConnection(IDuplexPipe pipe, SocketConnection? socket, BackendStats? owner)
     {
-        _connection = connection;
+        _pipe = pipe;
+        _socket = socket;
         _owner = owner;
         owner?.ConnectionOpened();
     }
 
     /// <summary>Bytes from the backend.</summary>
-    public PipeReader Input => _connection.Input;
+    public PipeReader Input => _pipe.Input;
 
     /// <summary>Bytes to the backend.</summary>
-    public PipeWriter Output => _connection.Output;
+    public PipeWriter Output => _pipe.Output;
 
     /// <summary>When it was last returned to the pool (Environment.TickCount64).</summary>
     public long IdleSince { get; set; }
@@ -33,7 +39,13 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Whether it has carried a request before (a failure on it may be a stale connection).</summary>
     public bool Reused { get; set; }
 
-    /// <summary>Opens a connection, giving up after <paramref name="timeoutMs"/>.</summary>
+    /// <summary>Wraps pipes that stand for a backend connection (in-memory in tests); disposing completes both.</summary>
+    public static BackendConnection Over(IDuplexPipe pipe, BackendStats? owner = null) => new(pipe, null, owner);
+
+    /// <summary>
+    /// Opens a connection, giving up after <paramref name="timeoutMs"/> with a
+    /// <see cref="SocketException"/> of <see cref="SocketError.TimedOut"/>.
+    /// </summary>
     /// <param name="endPoint">Where to connect.</param>
     /// <param name="timeoutMs">Connect timeout.</param>
     /// <param name="sendOptions">Pipe options toward the backend.</param>
@@ -49,9 +61,18 @@ internal sealed class BackendConnection : IDisposable
         {
             socket.NoDelay = true;
             using var timeout = new CancellationTokenSource(timeoutMs);
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                // The balancer's own connect timeout: a network event, said as one.
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+
             var connection = SocketConnection.Create(socket, sendOptions, receiveOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
-            return new BackendConnection(connection, owner);
+            return new BackendConnection(connection, connection, owner);
         }
         catch
         {
@@ -77,17 +98,12 @@ internal sealed class BackendConnection : IDisposable
             Input.AdvanceTo(result.Buffer.Start);
             return usable;
         }
-        catch (Exception e) when (IsConnectionFailure(e))
+        catch (Exception e) when (NetworkFault.Is(e))
         {
             // The backend reset the connection while it was idle.
             return false;
         }
     }
-
-    /// <summary>Whether <paramref name="e"/> is how a broken or closed connection shows itself in the pipes.</summary>
-    public static bool IsConnectionFailure(Exception e) =>
-        e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or
-            Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException;
 
     /// <summary>Cancels a pending read (a timeout fired).</summary>
     public void CancelRead() => Input.CancelPendingRead();
@@ -95,8 +111,13 @@ internal sealed class BackendConnection : IDisposable
     /// <summary>Adds the bytes moved since the last call to <paramref name="stats"/>.</summary>
     public void Account(BackendStats stats)
     {
-        long sent = _connection.BytesSent;
-        long received = _connection.BytesRead;
+        if (_socket is null)
+        {
+            return;
+        }
+
+        long sent = _socket.BytesSent;
+        long received = _socket.BytesRead;
         stats.Transferred(sent - _accountedSent, received - _accountedReceived);
         _accountedSent = sent;
         _accountedReceived = received;
@@ -108,7 +129,15 @@ internal sealed class BackendConnection : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _owner?.ConnectionClosed();
-            _connection.Dispose();
+            if (_socket is not null)
+            {
+                _socket.Dispose();
+            }
+            else
+            {
+                _pipe.Input.Complete();
+                _pipe.Output.Complete();
+            }
         }
     }
 }

@@ -17,9 +17,15 @@ public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
             // lines name the connection themselves.
             await WithoutContext.Start(static session => session.RunAsync(), session).ConfigureAwait(false);
         }
-        catch (Exception e) when (Backends.BackendConnection.IsConnectionFailure(e))
+        catch (Exception e) when (NetworkFault.Is(e))
         {
             // The client went away (reset, abort): nothing is left to tell it.
+        }
+        catch (Exception e)
+        {
+            // Not a network event: a fault of the balancer's own, logged once with its stack.
+            Log.OwnFault(state.Logger, connection.ConnectionId, e);
+            connection.Abort(new ConnectionAbortedException("fault in the balancer", e));
         }
         finally
         {

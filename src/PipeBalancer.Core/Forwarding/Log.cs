@@ -24,4 +24,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): connect failed: {Error}")]
     public static partial void ConnectFailed(ILogger logger, string backendId, string address, string error);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Connection {ConnectionId}: fault in the balancer itself; the connection is closed")]
+    public static partial void OwnFault(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): connect failed on a local limit, not counted against the backend: {Error}")]
+    public static partial void ConnectLocalLimit(ILogger logger, string backendId, string address, string error);
 }

@@ -38,6 +38,7 @@ public sealed class ProxyState : IAsyncDisposable
             resumeWriterThreshold: 32 * 1024,
             minimumSegmentSize: 4096,
             useSynchronizationContext: false);
+        Connect = (backend, timeoutMs) => BackendConnection.ConnectAsync(backend.EndPoint, timeoutMs, BackendPipeOptions, BackendPipeOptions, backend.Stats);
 
         var timeouts = config.Timeouts;
         int smallest = Math.Min(
@@ -100,6 +101,9 @@ public sealed class ProxyState : IAsyncDisposable
     internal Heartbeat Heartbeat { get; }
 
     internal PipeOptions BackendPipeOptions { get; }
+
+    /// <summary>Opens a connection to a backend within a timeout in milliseconds (TCP; in-memory pipes in tests).</summary>
+    internal Func<Backend, int, ValueTask<BackendConnection>> Connect { get; set; }
 
     internal ILogger Logger { get; }
 

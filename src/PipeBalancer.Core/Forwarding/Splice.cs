@@ -6,7 +6,10 @@ namespace PipeBalancer.Forwarding;
 /// <summary>Copies one pipe into another until the source ends, then passes the end on (half-close).</summary>
 internal static class Splice
 {
-    /// <summary>Copies <paramref name="from"/> into <paramref name="to"/>; completes <paramref name="to"/> when <paramref name="from"/> ends.</summary>
+    /// <summary>
+    /// Copies <paramref name="from"/> into <paramref name="to"/>; completes <paramref name="to"/> when <paramref name="from"/> ends.
+    /// A network fault on either side ends the copy quietly; any other exception is the balancer's own and reaches the caller.
+    /// </summary>
     public static async Task CopyAsync(PipeReader from, PipeWriter to)
     {
         try
@@ -14,7 +17,7 @@ internal static class Splice
             await CopyToEndAsync(from, to).ConfigureAwait(false);
             await to.FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionResetException)
+        catch (Exception e) when (NetworkFault.Is(e))
         {
             // A reset on either side ends the copy; the other direction ends on its own.
         }

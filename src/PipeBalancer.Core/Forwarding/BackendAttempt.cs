@@ -1,0 +1,134 @@
+using System.Runtime.CompilerServices;
+using PipeBalancer.Backends;
+using PipeBalancer.Routing;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// Choosing a backend for one request (HTTP) or one connection (TCP), written once: walk the
+/// routing core from the key's hash, admit through the backend's circuit (a half-open circuit
+/// lets one trial through), rent a pooled connection or connect, and record how the backend
+/// did. It also remembers the last failure, so that when the walk runs out after one, the
+/// client is told what happened (502 or 504) and the access log names the backend that failed.
+/// One instance per client connection, reused for every request on it.
+/// </summary>
+internal sealed class BackendAttempt(ProxyState state)
+{
+    private ulong[] _seen = new ulong[1];
+    private BackendSet? _backends;
+    private Router? _router;
+    private WalkState _walk;
+    private int _connectMs;
+
+    /// <summary>The backend of the current attempt (null before the first).</summary>
+    public Backend? Backend { get; private set; }
+
+    /// <summary>The last backend that failed in this walk, or null.</summary>
+    public Backend? FailedBackend { get; private set; }
+
+    /// <summary>What the last failure means to the client: 502, 504, or 0 when nothing failed.</summary>
+    public int FailureStatus { get; private set; }
+
+    /// <summary>Starts a walk over <paramref name="snapshot"/>'s backends from <paramref name="hash"/>.</summary>
+    public void Begin(ProxySnapshot snapshot, uint hash)
+    {
+        _backends = snapshot.Backends;
+        _router = _backends.Router;
+        _connectMs = snapshot.Config.Timeouts.ConnectMs;
+        if (_seen.Length < _router.SeenLength)
+        {
+            _seen = new ulong[_router.SeenLength];
+        }
+
+        _walk = _router.Begin(hash, _backends, _seen);
+        Backend = null;
+        FailedBackend = null;
+        FailureStatus = 0;
+    }
+
+    /// <summary>
+    /// The next admitted backend's connection: a pooled one when <paramref name="pooled"/> and one
+    /// is idle, else a new one. A backend whose connect fails is charged and the walk goes on
+    /// (nothing was sent, so any method may). Null when the walk has nothing left.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<BackendConnection?> NextAsync(bool pooled)
+    {
+        while (true)
+        {
+            int server = _router!.Next(ref _walk, _seen, _backends!);
+            if (server < 0)
+            {
+                return null;
+            }
+
+            var backend = _backends![server];
+            if (!backend.TryAdmit())
+            {
+                continue;
+            }
+
+            Backend = backend;
+            var connection = pooled ? backend.Pool.Rent() : null;
+            connection ??= await ConnectAsync().ConfigureAwait(false);
+            if (connection is not null)
+            {
+                return connection;
+            }
+        }
+    }
+
+    /// <summary>A new connection to the current backend (a pooled one went stale); null when the connect fails.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<BackendConnection?> ConnectAsync()
+    {
+        var backend = Backend!;
+        try
+        {
+            return await state.Connect(backend, _connectMs).ConfigureAwait(false);
+        }
+        catch (Exception e) when (NetworkFault.Classify(e) is var kind && kind != NetworkFaultKind.None)
+        {
+            if (kind == NetworkFaultKind.LocalLimit)
+            {
+                // Out of descriptors or ports here: the backend did nothing wrong.
+                Log.ConnectLocalLimit(state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
+            }
+            else
+            {
+                backend.RecordFailure(BackendErrorKind.Connect);
+                Log.ConnectFailed(state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
+            }
+
+            FailedBackend = backend;
+            FailureStatus = 502;
+            return null;
+        }
+    }
+
+    /// <summary>The current backend answered (a TCP connection opened).</summary>
+    public void Succeeded() => Backend!.RecordSuccess();
+
+    /// <summary>The current backend sent a response head with <paramref name="status"/> for a request sent at <paramref name="sentAt"/>.</summary>
+    public void Answered(int status, long sentAt, bool count5xx)
+    {
+        var backend = Backend!;
+        backend.Stats.Response(status, sentAt);
+        if (status >= 500 && count5xx)
+        {
+            backend.RecordFailure(BackendErrorKind.Status5xx);
+        }
+        else
+        {
+            backend.RecordSuccess();
+        }
+    }
+
+    /// <summary>The current backend failed in a way that is its own (<paramref name="kind"/>); the client would get <paramref name="status"/>.</summary>
+    public void Failed(BackendErrorKind kind, int status)
+    {
+        Backend!.RecordFailure(kind);
+        FailedBackend = Backend;
+        FailureStatus = status;
+    }
+}
