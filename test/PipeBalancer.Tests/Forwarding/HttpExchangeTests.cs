@@ -156,8 +156,8 @@ public sealed class HttpExchangeTests
     public async Task Timeout_WithTheOtherBackendsCircuitOpen_Gives504_AndTheLogNamesTheBackend()
     {
         using var logStream = new MemoryStream();
-        await using var accessLog = new AccessLog(logStream, json: false);
-        await using var proxy = new ProxyHarness(2, async backend =>
+        var accessLog = new AccessLog(logStream, json: false);
+        var proxy = new ProxyHarness(2, async backend =>
         {
             await ReadHeadAsync(backend.Input);
             await ReadToEndAsync(backend.Input);
@@ -173,7 +173,8 @@ public sealed class HttpExchangeTests
         var (head, _) = await ReadResponseAsync(client.Input);
         await client.Output.CompleteAsync();
         await handler;
-        await accessLog.DisposeAsync();
+        // The state owns the access log: disposing it flushes the log.
+        await proxy.DisposeAsync();
         var line = Encoding.UTF8.GetString(logStream.ToArray());
         Assert.Multiple(() =>
         {

@@ -47,12 +47,10 @@ public sealed class TcpProxyHandlerTests
         }
 
         Assert.That(backend.Circuit.TryAdmit(), Is.True, "someone else takes the trial");
-        var (client, handler) = proxy.ConnectTcp();
-        var got = await ReadToEndAsync(client.Input);
+        var (_, handler) = proxy.ConnectTcp();
         await handler;
         Assert.Multiple(() =>
         {
-            Assert.That(got, Is.Empty);
             Assert.That(proxy.Connects, Is.Zero);
             Assert.That(proxy.State.Counters.NoBackend, Is.EqualTo(1));
         });
