@@ -19,7 +19,7 @@ internal static class ReportWriter
         md.Append(CultureInfo.InvariantCulture, $"### {heading}\n\n");
         md.Append(CultureInfo.InvariantCulture, $"{info.Timestamp}, commit {info.Commit}, {info.Build} build; machine: nproc {info.Processors}, {info.CpuModel}, kernel {info.Kernel}; {info.Tools}. ");
         md.Append(CultureInfo.InvariantCulture, $"`./build.sh load{CommandLine(o)}`: {o.Pairs} pairs per workload (PipeBalancer and HAProxy back to back, order flipped every pair), {o.WarmupSeconds} s warm-up before every {o.DurationSeconds} s measured run; ");
-        md.Append("values are medians over the pairs, ratios the median of the per-pair ratios PB/HAProxy. CPU per request: utime+stime of all the proxy's processes over the measured run / requests completed. ");
+        md.Append("values are medians over the pairs, ratios the median of the per-pair ratios PB/HAProxy (in parentheses: the lowest and highest per-pair throughput ratio). CPU per request: utime+stime of all the proxy's processes over the measured run / requests completed. ");
         md.Append("Errors: non-2xx/3xx responses + socket errors, summed over the runs.\n\n");
 
         md.Append("| workload | PB | HAProxy | PB/HAProxy | PB CPU us/req | HAProxy CPU us/req | PB/HAProxy CPU | PB p99 ms | HAProxy p99 ms | PB/HAProxy p99 | errors PB / HAProxy | RSS MB PB / HAProxy |\n");
@@ -62,7 +62,7 @@ internal static class ReportWriter
         double? P99(RunResult r) => r.Wrk?.P99Ms;
         double? Cpu(RunResult r) => r.CpuUsPerRequest;
         var unit = mb ? " MB/s" : " req/s";
-        return $"| {w.Workload.Title} | {Number(Median(w, Balancer, Throughput))}{unit} | {Number(Median(w, Haproxy, Throughput))}{unit} | {Ratio(w, Throughput)} " +
+        return $"| {w.Workload.Title} | {Number(Median(w, Balancer, Throughput))}{unit} | {Number(Median(w, Haproxy, Throughput))}{unit} | {Ratio(w, Throughput)}{Spread(w, Throughput)} " +
             $"| {Fixed(Median(w, Balancer, Cpu), 1)} | {Fixed(Median(w, Haproxy, Cpu), 1)} | {Ratio(w, Cpu)} " +
             $"| {Fixed(Median(w, Balancer, P99), 2)} | {Fixed(Median(w, Haproxy, P99), 2)} | {Ratio(w, P99)} " +
             $"| {Errors(w, Balancer)} / {Errors(w, Haproxy)} | {Fixed(Median(w, Balancer, r => r.RssKb / 1024.0), 0)} / {Fixed(Median(w, Haproxy, r => r.RssKb / 1024.0), 0)} |";
@@ -107,12 +107,21 @@ internal static class ReportWriter
 
     private static string Ratio(WorkloadRuns w, Func<RunResult, double?> value)
     {
-        var pairs = w.Runs.Where(r => r.Succeeded).GroupBy(r => r.Pair).Select(g =>
-            (g.FirstOrDefault(r => r.Target == Balancer) is { } a ? value(a) : null,
-             g.FirstOrDefault(r => r.Target == Haproxy) is { } b ? value(b) : null));
-        var ratio = Statistics.MedianRatio(pairs);
+        var ratio = Statistics.MedianRatio(Pairs(w, value));
         return ratio is null ? "-" : ratio.Value.ToString("0.00", CultureInfo.InvariantCulture) + "x";
     }
+
+    // The lowest and highest per-pair ratio, so a reader sees how far one run could mislead.
+    private static string Spread(WorkloadRuns w, Func<RunResult, double?> value)
+    {
+        var ratios = Pairs(w, value).Where(p => p.A is not null && p.B is > 0).Select(p => p.A!.Value / p.B!.Value).ToList();
+        return ratios.Count < 2 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({ratios.Min():0.00}-{ratios.Max():0.00})");
+    }
+
+    private static IEnumerable<(double? A, double? B)> Pairs(WorkloadRuns w, Func<RunResult, double?> value) =>
+        w.Runs.Where(r => r.Succeeded).GroupBy(r => r.Pair).Select(g =>
+            (g.FirstOrDefault(r => r.Target == Balancer) is { } a ? value(a) : null,
+             g.FirstOrDefault(r => r.Target == Haproxy) is { } b ? value(b) : null));
 
     private static long Errors(WorkloadRuns w, string target) =>
         w.Runs.Where(r => r.Target == target && r.Succeeded).Sum(r => r.Wrk?.Errors ?? r.Idle?.Failed ?? 0);

@@ -29,7 +29,7 @@ public sealed class ReportWriterTests
         var row = Row(ReportWriter.Write("T", Info, [runs], []), small.Title);
 
         // req/s ratios per pair 0.9, 0.5, 0.9 -> 0.90x; CPU 1.5, 1.2, 0.9 -> 1.20x; p99 2, 1, 3 -> 2.00x.
-        Assert.That(row, Is.EqualTo($"| {small.Title} | 1,000 req/s | 2,000 req/s | 0.90x | 12.0 | 10.0 | 1.20x | 2.00 | 1.00 | 2.00x | 0 / 7 | 80 / 80 |"));
+        Assert.That(row, Is.EqualTo($"| {small.Title} | 1,000 req/s | 2,000 req/s | 0.90x (0.50-0.90) | 12.0 | 10.0 | 1.20x | 2.00 | 1.00 | 2.00x | 0 / 7 | 80 / 80 |"));
     }
 
     [Test]
