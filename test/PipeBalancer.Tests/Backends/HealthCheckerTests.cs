@@ -165,8 +165,10 @@ public sealed class HealthCheckerTests
 
     private static async Task Until(Func<bool> condition, Action? nudge = null)
     {
-        // Waits for the checker's loops (on the thread pool) to catch up with the fake clock.
-        for (int i = 0; i < 500 && !condition(); i++)
+        // Waits for the checker's loops (on the thread pool) to catch up with the fake clock: a
+        // bound on waiting, generous enough for a machine busy with other builds, not a timing check.
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition() && waiting.Elapsed < TimeSpan.FromSeconds(30))
         {
             nudge?.Invoke();
             await Task.Delay(10);

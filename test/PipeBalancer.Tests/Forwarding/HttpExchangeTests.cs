@@ -139,7 +139,7 @@ public sealed class HttpExchangeTests
             await SendAsync(backend.Output, Ok);
         });
         var (client, handler, _) = proxy.ConnectHttp();
-        await SendAsync(client.Output, "GET http://user@example.com:8080/path?q=1 HTTP/1.1\r\nHost: other.test\r\n\r\n");
+        await SendAsync(client.Output, "GET http://example.com:8080/path?q=1 HTTP/1.1\r\nHost: other.test\r\n\r\n");
         var got = await backendGot.Task;
         await ReadResponseAsync(client.Input);
         await client.Output.CompleteAsync();
