@@ -22,7 +22,7 @@ namespace PipeBalancer.Admin;
 /// limited per client address (health probes excepted) and answers CORS only for
 /// <c>admin.corsOrigins</c>.
 /// </summary>
-public static class AdminApp
+internal static class AdminApp
 {
     /// <summary>Builds the admin app over <paramref name="state"/>; nothing listens until it is started.</summary>
     /// <param name="state">The balancer's state.</param>

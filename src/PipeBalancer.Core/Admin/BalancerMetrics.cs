@@ -12,7 +12,7 @@ namespace PipeBalancer.Admin;
 /// instrument is observable: it reads the counters the data plane keeps anyway when a
 /// collector asks, so metrics add nothing to the forwarding path.
 /// </summary>
-public sealed class BalancerMetrics : IDisposable
+internal sealed class BalancerMetrics : IDisposable
 {
     /// <summary>The meter's name.</summary>
     public const string MeterName = "PipeBalancer";

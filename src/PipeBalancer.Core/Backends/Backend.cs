@@ -4,7 +4,7 @@ using PipeBalancer.Configuration;
 namespace PipeBalancer.Backends;
 
 /// <summary>A backend at run time: where it is, how busy it is, whether it may take requests, and its idle connections.</summary>
-public sealed class Backend : IDisposable
+internal sealed class Backend : IDisposable
 {
     private readonly Lock _eligibilityLock = new();
     private readonly Microsoft.Extensions.Logging.ILogger? _logger;

@@ -9,7 +9,7 @@ namespace PipeBalancer.Backends;
 /// A new configuration builds a new set that keeps the <see cref="Backend"/> objects of the
 /// servers it still has (same id and address), with their health, counters and pools.
 /// </summary>
-public sealed class BackendSet : IServerView, IDisposable
+internal sealed class BackendSet : IServerView, IDisposable
 {
     private readonly Backend[] _backends;
     private readonly BackendTotals _totals;

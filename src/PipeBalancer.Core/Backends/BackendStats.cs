@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace PipeBalancer.Backends;
 
 /// <summary>Why a request to a backend failed.</summary>
-public enum BackendErrorKind
+internal enum BackendErrorKind
 {
     /// <summary>The connection could not be opened (refused, unreachable, connect timeout).</summary>
     Connect,
@@ -27,7 +27,7 @@ public enum BackendErrorKind
 /// update is one interlocked operation on this backend's own fields, so backends do not
 /// contend with each other.
 /// </summary>
-public sealed class BackendStats
+internal sealed class BackendStats
 {
     /// <summary>Error kinds, in <see cref="BackendErrorKind"/> order.</summary>
     public const int ErrorKinds = 5;
@@ -101,7 +101,7 @@ public sealed class BackendStats
 }
 
 /// <summary>HTTP status classes as indexes: 1xx is 0, 5xx is 4.</summary>
-public static class StatusClasses
+internal static class StatusClasses
 {
     /// <summary>How many classes there are.</summary>
     public const int Count = 5;

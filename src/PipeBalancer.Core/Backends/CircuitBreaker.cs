@@ -1,7 +1,7 @@
 namespace PipeBalancer.Backends;
 
 /// <summary>The passive side of backend health.</summary>
-public enum CircuitState
+internal enum CircuitState
 {
     /// <summary>Requests flow.</summary>
     Closed,
@@ -20,7 +20,7 @@ public enum CircuitState
 /// open): success closes the circuit and resets the cool-down, failure reopens it. Thread-safe;
 /// time comes from a <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class CircuitBreaker(int threshold, TimeSpan baseCooldown, TimeSpan maxCooldown, TimeProvider time)
+internal sealed class CircuitBreaker(int threshold, TimeSpan baseCooldown, TimeSpan maxCooldown, TimeProvider time)
 {
     private readonly Lock _lock = new();
     private int _failures;

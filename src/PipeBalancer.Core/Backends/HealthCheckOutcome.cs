@@ -1,7 +1,7 @@
 namespace PipeBalancer.Backends;
 
 /// <summary>How one active health check ended.</summary>
-public enum HealthCheckOutcome
+internal enum HealthCheckOutcome
 {
     /// <summary>A status within <c>health.expectStatus</c> (and the expected body, if any).</summary>
     Passed,

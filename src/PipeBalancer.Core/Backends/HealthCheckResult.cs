@@ -11,7 +11,7 @@ namespace PipeBalancer.Backends;
 /// <param name="Outcome">How the check ended.</param>
 /// <param name="Status">The HTTP status received, or null when no response came.</param>
 /// <param name="Reason">What happened, in words: <c>status 503, expected 200-399 (health.expectStatus)</c>.</param>
-public sealed record HealthCheckResult(HealthCheckOutcome Outcome, int? Status, string Reason)
+internal sealed record HealthCheckResult(HealthCheckOutcome Outcome, int? Status, string Reason)
 {
     /// <summary>Whether the check passed.</summary>
     public bool Passed => Outcome == HealthCheckOutcome.Passed;

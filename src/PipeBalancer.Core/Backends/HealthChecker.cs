@@ -4,7 +4,7 @@ using PipeBalancer.Configuration;
 namespace PipeBalancer.Backends;
 
 /// <summary>Receives backend health changes (routing eligibility, logs, stats).</summary>
-public interface IHealthObserver
+internal interface IHealthObserver
 {
     /// <summary>Called once per change, from the checking loop of <paramref name="backend"/>.</summary>
     void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after);
@@ -25,7 +25,7 @@ public interface IHealthObserver
 /// the result to the backend's <see cref="HealthState"/>, and publishes every change. Time
 /// comes from a <see cref="TimeProvider"/>, so tests drive it without sleeping.
 /// </summary>
-public sealed class HealthChecker : IAsyncDisposable
+internal sealed class HealthChecker : IAsyncDisposable
 {
     private readonly BackendSet _backends;
     private readonly HealthConfig _config;
@@ -240,7 +240,7 @@ public sealed class HealthChecker : IAsyncDisposable
 }
 
 /// <summary>Logs every health change and every change of a check's outcome, one line each.</summary>
-public sealed partial class HealthLog(ILogger logger) : IHealthObserver
+internal sealed partial class HealthLog(ILogger logger) : IHealthObserver
 {
     /// <inheritdoc />
     public void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)

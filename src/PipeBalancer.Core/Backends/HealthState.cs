@@ -1,7 +1,7 @@
 namespace PipeBalancer.Backends;
 
 /// <summary>What active health checks say of a backend.</summary>
-public enum HealthStatus
+internal enum HealthStatus
 {
     /// <summary>No check has decided yet (takes traffic unless <c>health.unknownTakesTraffic</c> is false).</summary>
     Unknown,
@@ -20,7 +20,7 @@ public enum HealthStatus
 /// every check. While Unhealthy, the check interval doubles per failed check up to a cap,
 /// and snaps back on recovery. Pure: time and randomness come from outside.
 /// </summary>
-public sealed class HealthState(int rise, int fall, TimeSpan interval, TimeSpan maxBackoff, HealthStatus initial = HealthStatus.Unknown)
+internal sealed class HealthState(int rise, int fall, TimeSpan interval, TimeSpan maxBackoff, HealthStatus initial = HealthStatus.Unknown)
 {
     private int _successes;
     private int _failures;

@@ -8,7 +8,7 @@ namespace PipeBalancer.Backends;
 /// within 12.5% of the true value). Recording is one interlocked increment and takes no lock;
 /// the window is <see cref="Slots"/> slices that are cleared as time reaches them again.
 /// </summary>
-public sealed class LatencyWindow
+internal sealed class LatencyWindow
 {
     /// <summary>Slices in the window.</summary>
     public const int Slots = 6;
@@ -130,4 +130,4 @@ public sealed class LatencyWindow
 }
 
 /// <summary>Latency percentiles in milliseconds (null without samples).</summary>
-public readonly record struct LatencySummary(long Samples, double? P50, double? P90, double? P99);
+internal readonly record struct LatencySummary(long Samples, double? P50, double? P90, double? P99);

@@ -7,7 +7,7 @@ namespace PipeBalancer.Backends;
 /// a small floor so that a quiet balancer can still retry. Lock-free: one interlocked add per
 /// request into a per-second bucket.
 /// </summary>
-public sealed class RetryBudget
+internal sealed class RetryBudget
 {
     private readonly long[] _requests;
     private readonly long[] _retries;

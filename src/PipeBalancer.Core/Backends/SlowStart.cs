@@ -7,7 +7,7 @@ namespace PipeBalancer.Backends;
 /// Each step publishes a new routing table; keys move only to the recovering backend. The
 /// steps go to whichever backend set is in force when they are taken.
 /// </summary>
-public sealed class SlowStart(Func<BackendSet> backends, TimeSpan duration, TimeProvider time) : IHealthObserver
+internal sealed class SlowStart(Func<BackendSet> backends, TimeSpan duration, TimeProvider time) : IHealthObserver
 {
     /// <summary>Slow start over a set that never changes.</summary>
     public SlowStart(BackendSet backends, TimeSpan duration, TimeProvider time)

@@ -2,7 +2,7 @@ namespace PipeBalancer.Configuration;
 
 /// <summary>The <c>admin</c> section: where the side app with stats and metrics listens.</summary>
 /// <param name="Address">The admin app's address.</param>
-public sealed record AdminConfig(HostPort Address)
+internal sealed record AdminConfig(HostPort Address)
 {
     /// <summary>The address used when lb.json has no <c>admin</c> section.</summary>
     public static readonly HostPort DefaultAddress = new("127.0.0.1", 9090);

@@ -4,7 +4,7 @@ namespace PipeBalancer.Configuration;
 /// <param name="Id">Unique id; the ring places the server's points from it.</param>
 /// <param name="Address">Where the server is.</param>
 /// <param name="Weight">Relative share of keys or requests.</param>
-public sealed record BackendConfig(string Id, HostPort Address, int Weight = 1)
+internal sealed record BackendConfig(string Id, HostPort Address, int Weight = 1)
 {
     /// <summary>Whether the backend is draining: no new requests, in-flight ones finish, idle connections close.</summary>
     public bool Drain { get; init; }

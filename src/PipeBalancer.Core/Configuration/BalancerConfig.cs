@@ -3,7 +3,7 @@ using PipeBalancer.Http1;
 namespace PipeBalancer.Configuration;
 
 /// <summary>The whole of lb.json, validated. Immutable: a reload builds a new one.</summary>
-public sealed record BalancerConfig(
+internal sealed record BalancerConfig(
     IReadOnlyList<ListenerConfig> Listeners,
     AdminConfig Admin,
     RoutingConfig Routing,

@@ -1,7 +1,7 @@
 namespace PipeBalancer.Configuration;
 
 /// <summary>The <c>circuit</c> section: when failures take a backend out (circuit breaking).</summary>
-public sealed record CircuitConfig
+internal sealed record CircuitConfig
 {
     /// <summary>The defaults: 5 failures in a row open the circuit for 5 s, doubling up to 60 s.</summary>
     public static readonly CircuitConfig Default = new();

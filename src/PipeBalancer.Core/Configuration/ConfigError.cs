@@ -3,7 +3,7 @@ namespace PipeBalancer.Configuration;
 /// <summary>One problem found in lb.json: where (a JSON path such as <c>backends[2].weight</c>) and why.</summary>
 /// <param name="Path">The JSON path.</param>
 /// <param name="Reason">What is wrong.</param>
-public sealed record ConfigError(string Path, string Reason)
+internal sealed record ConfigError(string Path, string Reason)
 {
     /// <inheritdoc />
     public override string ToString() => $"{Path}: {Reason}";

@@ -11,7 +11,7 @@ namespace PipeBalancer.Configuration;
 /// returned only when that list is empty. The file is walked as a <see cref="JsonDocument"/>
 /// rather than bound by the serializer, because the serializer stops at the first wrong type.
 /// </summary>
-public static class ConfigLoader
+internal static class ConfigLoader
 {
     /// <summary>Most backends one balancer routes over.</summary>
     public const int MaxBackends = 10_000;

@@ -4,7 +4,7 @@ namespace PipeBalancer.Configuration;
 /// <param name="Config">The configuration, or null when there was an error.</param>
 /// <param name="Errors">Every error, each with its JSON path.</param>
 /// <param name="Warnings">Settings accepted but worth a look.</param>
-public sealed record ConfigResult(BalancerConfig? Config, IReadOnlyList<ConfigError> Errors, IReadOnlyList<ConfigError> Warnings)
+internal sealed record ConfigResult(BalancerConfig? Config, IReadOnlyList<ConfigError> Errors, IReadOnlyList<ConfigError> Warnings)
 {
     /// <summary>Whether the file can be used.</summary>
     public bool IsValid => Config is not null;

@@ -4,7 +4,7 @@ namespace PipeBalancer.Configuration;
 /// <param name="For">Append the client address to X-Forwarded-For.</param>
 /// <param name="Proto">Set X-Forwarded-Proto.</param>
 /// <param name="Host">Set X-Forwarded-Host.</param>
-public sealed record ForwardedHeadersConfig(bool For = true, bool Proto = true, bool Host = true)
+internal sealed record ForwardedHeadersConfig(bool For = true, bool Proto = true, bool Host = true)
 {
     /// <summary>All three on.</summary>
     public static readonly ForwardedHeadersConfig Default = new();

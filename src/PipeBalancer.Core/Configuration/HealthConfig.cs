@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PipeBalancer.Configuration;
 
 /// <summary>The <c>health</c> section: how backends are checked.</summary>
-public sealed record HealthConfig
+internal sealed record HealthConfig
 {
     /// <summary>The defaults: checks on, rise 2 and fall 3 as HAProxy's.</summary>
     public static readonly HealthConfig Default = new();

@@ -7,7 +7,7 @@ namespace PipeBalancer.Configuration;
 /// An address as written in lb.json: <c>host:port</c>, <c>[v6]:port</c>, or <c>*:port</c> for
 /// listeners. <see cref="Text"/> keeps the exact text, because the nginx algorithm hashes it.
 /// </summary>
-public sealed record HostPort(string Host, int Port)
+internal sealed record HostPort(string Host, int Port)
 {
     /// <summary>The address as it was written (or as it would be written for a built one).</summary>
     public string Text { get; init; } = Format(Host, Port);

@@ -4,7 +4,7 @@ namespace PipeBalancer.Configuration;
 /// <param name="Name">Unique name.</param>
 /// <param name="Address">Where connections are accepted.</param>
 /// <param name="Mode">HTTP (the default) or TCP.</param>
-public sealed record ListenerConfig(string Name, HostPort Address, ListenerMode Mode = ListenerMode.Http)
+internal sealed record ListenerConfig(string Name, HostPort Address, ListenerMode Mode = ListenerMode.Http)
 {
     /// <summary>TLS termination for this listener, or null for plain TCP.</summary>
     public TlsConfig? Tls { get; init; }

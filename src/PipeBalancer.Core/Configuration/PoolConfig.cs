@@ -2,7 +2,7 @@ namespace PipeBalancer.Configuration;
 
 /// <summary>The <c>pool</c> section.</summary>
 /// <param name="MaxIdlePerBackend">Idle connections kept per backend (0 disables reuse).</param>
-public sealed record PoolConfig(int MaxIdlePerBackend = 128)
+internal sealed record PoolConfig(int MaxIdlePerBackend = 128)
 {
     /// <summary>The defaults.</summary>
     public static readonly PoolConfig Default = new();

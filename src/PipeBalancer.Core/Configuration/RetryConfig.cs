@@ -4,7 +4,7 @@ namespace PipeBalancer.Configuration;
 /// The <c>retries</c> section: a request without a body and with an idempotent method that fails
 /// after it was sent, before any response byte, is tried on the next server.
 /// </summary>
-public sealed record RetryConfig
+internal sealed record RetryConfig
 {
     /// <summary>The defaults: 2 retries, a budget of 20% of requests over 10 s (Envoy's default budget).</summary>
     public static readonly RetryConfig Default = new();

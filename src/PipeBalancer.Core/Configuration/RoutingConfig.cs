@@ -9,7 +9,7 @@ namespace PipeBalancer.Configuration;
 /// <param name="Key">Where a request's key comes from.</param>
 /// <param name="LoadFactor">ring-bounded's cap over the average load.</param>
 /// <param name="TableSize">Maglev's table size, a prime.</param>
-public sealed record RoutingConfig(
+internal sealed record RoutingConfig(
     RoutingAlgorithm Algorithm,
     HashFunction Hash,
     int VirtualNodes,

@@ -1,7 +1,7 @@
 namespace PipeBalancer.Configuration;
 
 /// <summary>The <c>timeouts</c> section, in milliseconds.</summary>
-public sealed record TimeoutConfig
+internal sealed record TimeoutConfig
 {
     /// <summary>The defaults, each named after the peer whose default it follows.</summary>
     public static readonly TimeoutConfig Default = new();

@@ -3,7 +3,7 @@ namespace PipeBalancer.Configuration;
 /// <summary><c>listeners[].tls</c>: the PEM files of the listener's certificate (chain) and private key.</summary>
 /// <param name="Certificate">Path of the certificate chain's PEM file.</param>
 /// <param name="Key">Path of the private key's PEM file (a path, not a secret: the file's permissions guard the key).</param>
-public sealed record TlsConfig(string Certificate, string Key)
+internal sealed record TlsConfig(string Certificate, string Key)
 {
     internal static readonly ConfigSchema<TlsConfig> Schema = new(new(null!, null!),
     [

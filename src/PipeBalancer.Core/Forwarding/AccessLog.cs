@@ -15,7 +15,7 @@ namespace PipeBalancer.Forwarding;
 /// field is milliseconds from the request head to the end of the response). JSON lines carry
 /// the same fields: <c>time, client, method, target, version, status, backend, ms</c>.
 /// </remarks>
-public sealed class AccessLog : IAsyncDisposable
+internal sealed class AccessLog : IAsyncDisposable
 {
     private const int BufferSize = 64 * 1024;
     private const int MaxLine = 4096;

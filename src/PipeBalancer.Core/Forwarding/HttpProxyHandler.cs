@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Connections;
 namespace PipeBalancer.Forwarding;
 
 /// <summary>The Kestrel connection handler of an <c>http</c> listener: one <see cref="HttpProxySession"/> per client connection.</summary>
-public sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
+internal sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
 {
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)

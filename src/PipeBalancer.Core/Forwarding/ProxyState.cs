@@ -11,7 +11,7 @@ namespace PipeBalancer.Forwarding;
 /// What every connection handler shares: the current configuration with its backends and
 /// routing (one snapshot, swapped whole on reload), the heartbeat, and pipe settings.
 /// </summary>
-public sealed class ProxyState : IAsyncDisposable
+internal sealed class ProxyState : IAsyncDisposable
 {
     private readonly Lock _applyLock = new();
     private readonly List<Backend> _retired = [];
@@ -272,7 +272,7 @@ public sealed class ProxyState : IAsyncDisposable
 }
 
 /// <summary>One configuration in force: read once per request, never changed.</summary>
-public sealed class ProxySnapshot
+internal sealed class ProxySnapshot
 {
     internal ProxySnapshot(BalancerConfig config, BackendSet backends, long generation, bool changedAtRuntime)
     {
@@ -299,7 +299,7 @@ public sealed class ProxySnapshot
 /// Totals since start that belong to no backend, updated with one interlocked add each:
 /// requests forwarded, client connections, and the answers the balancer makes itself.
 /// </summary>
-public sealed class ProxyCounters
+internal sealed class ProxyCounters
 {
     private readonly long[] _rejections = new long[Enum.GetValues<RejectReason>().Length];
     private readonly long[] _ownResponses = new long[StatusClasses.Count];

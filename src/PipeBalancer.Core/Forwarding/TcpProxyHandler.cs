@@ -12,7 +12,7 @@ namespace PipeBalancer.Forwarding;
 /// the backend's success, a failed one as its failure, and the walk goes on clockwise), and
 /// splices bytes both ways until both sides have closed, passing each half-close on.
 /// </summary>
-public sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
+internal sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
 {
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)

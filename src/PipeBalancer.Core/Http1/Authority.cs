@@ -8,7 +8,7 @@ namespace PipeBalancer.Http1;
 /// reg-name (RFC 3986 section 3.2.2) and port = digits up to 65535. No userinfo (RFC 9110
 /// section 4.2.4), and the host may not be empty (an http URI always names one).
 /// </summary>
-public static class Authority
+internal static class Authority
 {
     // reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4address is a reg-name too.
     private static readonly SearchValues<byte> RegNameBytes = SearchValues.Create(

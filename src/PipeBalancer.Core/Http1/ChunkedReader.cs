@@ -8,7 +8,7 @@ namespace PipeBalancer.Http1;
 /// refuses malformed sizes, missing CRLFs and oversized extensions or trailers. The bytes
 /// themselves are passed through as they are.
 /// </summary>
-public struct ChunkedReader
+internal struct ChunkedReader
 {
     /// <summary>Longest chunk extension accepted.</summary>
     private const int MaxExtensionBytes = 4096;

@@ -22,7 +22,7 @@ public enum ParseStatus : byte
 /// and the framing fields. Strict: every line ends with CRLF, no obs-fold, no whitespace before
 /// a colon, token names, no control characters in values.
 /// </summary>
-public static class HeadParser
+internal static class HeadParser
 {
     // Field values: VCHAR, obs-text, SP and HTAB (RFC 9110 section 5.5). Everything else below
     // 0x20, and DEL, is refused; CR is looked for first to call it a line-ending fault.

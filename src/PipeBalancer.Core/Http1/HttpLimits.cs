@@ -1,7 +1,7 @@
 namespace PipeBalancer.Http1;
 
 /// <summary>Size limits on request heads and bodies (<c>limits</c> in lb.json).</summary>
-public sealed record HttpLimits
+internal sealed record HttpLimits
 {
     /// <summary>Longest request line: 8 KB, nginx's large_client_header_buffers default.</summary>
     public int MaxRequestLineBytes { get; init; } = 8 * 1024;

@@ -89,7 +89,7 @@ public enum RejectReason : byte
 }
 
 /// <summary>Maps rejection reasons to status codes and ready-made responses.</summary>
-public static class Rejections
+internal static class Rejections
 {
     private static readonly byte[][] Responses = BuildResponses();
 
@@ -155,7 +155,7 @@ public static class Rejections
 }
 
 /// <summary>Reason phrases for the statuses the balancer itself sends.</summary>
-public static class ReasonPhrases
+internal static class ReasonPhrases
 {
     /// <summary>The RFC 9110 reason phrase for <paramref name="status"/>.</summary>
     public static string For(int status) => status switch
@@ -175,7 +175,7 @@ public static class ReasonPhrases
 }
 
 /// <summary>Builds the short plain-text responses the balancer sends on its own behalf.</summary>
-public static class ErrorResponse
+internal static class ErrorResponse
 {
     /// <summary>The bytes of a complete HTTP/1.1 response with a text/plain body.</summary>
     public static byte[] Build(int status, string body, string extraHeaders = "") =>

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace PipeBalancer.Http1;
 
 /// <summary>Request methods the forwarder treats specially; the rest are <see cref="Other"/>.</summary>
-public enum RequestMethod : byte
+internal enum RequestMethod : byte
 {
     /// <summary>Any other token.</summary>
     Other,
@@ -37,7 +37,7 @@ public enum RequestMethod : byte
 }
 
 /// <summary>Header fields the balancer reads or edits; the rest pass through untouched.</summary>
-public enum FieldKind : byte
+internal enum FieldKind : byte
 {
     /// <summary>Passed through.</summary>
     Other,
@@ -114,7 +114,7 @@ internal struct HeaderField
 /// What request and response heads share: the raw bytes, the fields as offsets into them,
 /// and the framing. One instance per connection is reused for every message on it.
 /// </summary>
-public abstract class MessageHead
+internal abstract class MessageHead
 {
     private protected MessageHead(int maxFields) => Fields = new HeaderField[maxFields];
 
@@ -216,7 +216,7 @@ public abstract class MessageHead
 }
 
 /// <summary>A parsed request head (see <see cref="RequestHeadParser"/>).</summary>
-public sealed class RequestHead : MessageHead
+internal sealed class RequestHead : MessageHead
 {
     /// <summary>Creates a head with room for <paramref name="maxFields"/> fields.</summary>
     public RequestHead(int maxFields = 100)
@@ -270,7 +270,7 @@ public sealed class RequestHead : MessageHead
 }
 
 /// <summary>A parsed response head (see <see cref="ResponseHeadParser"/>).</summary>
-public sealed class ResponseHead : MessageHead
+internal sealed class ResponseHead : MessageHead
 {
     /// <summary>Creates a head with room for <paramref name="maxFields"/> fields.</summary>
     public ResponseHead(int maxFields = 100)

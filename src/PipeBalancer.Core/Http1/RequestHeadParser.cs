@@ -8,7 +8,7 @@ namespace PipeBalancer.Http1;
 /// attack or a broken client could use is refused with a <see cref="RejectReason"/>.
 /// Works on a contiguous view; never allocates.
 /// </summary>
-public static class RequestHeadParser
+internal static class RequestHeadParser
 {
     // RFC 3986 characters allowed in a request target: unreserved, sub-delims, ":", "@", "/",
     // "?" and "%" (checked for two hex digits). '#', controls, space, DEL, the "unwise"

@@ -1,7 +1,7 @@
 namespace PipeBalancer.Http1;
 
 /// <summary>How a response body is delimited (RFC 9112 section 6.3).</summary>
-public enum BodyFraming : byte
+internal enum BodyFraming : byte
 {
     /// <summary>No body: HEAD, 1xx, 204, 304, or Content-Length: 0.</summary>
     None,
@@ -17,7 +17,7 @@ public enum BodyFraming : byte
 }
 
 /// <summary>Parses a backend's response head. A malformed one becomes a 502 for the client.</summary>
-public static class ResponseHeadParser
+internal static class ResponseHeadParser
 {
     /// <summary>Largest response head accepted from a backend.</summary>
     public const int MaxHeadBytes = 64 * 1024;

@@ -13,7 +13,7 @@ namespace PipeBalancer.Routing;
 /// hashes and 16-bit server indexes (6 bytes a point). A key goes to the first point at or
 /// after its hash, wrapping to the start.
 /// </summary>
-public class HashRing : Router
+internal class HashRing : Router
 {
     private readonly uint[] _points;
     private readonly ushort[] _owners;
@@ -261,7 +261,7 @@ public class HashRing : Router
 /// whose in-flight count has reached ceil(c x (in flight + 1) / eligible servers) is passed
 /// over clockwise, so a hot key spills to its neighbours instead of drowning its owner.
 /// </summary>
-public sealed class BoundedLoadRing : HashRing
+internal sealed class BoundedLoadRing : HashRing
 {
     private BoundedLoadRing(IReadOnlyList<BackendConfig> servers, HashFunction hash, int virtualNodes, double loadFactor, IReadOnlyList<double>? shares)
         : base(servers, hash, BuildPoints(servers, hash, virtualNodes, shares), RoutingAlgorithm.RingBounded)

@@ -5,7 +5,7 @@ namespace PipeBalancer.Routing;
 /// <see cref="Router.Servers"/>). Implementations answer from counters they keep up to date;
 /// the calls are on the request path, so they must not lock or allocate.
 /// </summary>
-public interface IServerView
+internal interface IServerView
 {
     /// <summary>Number of servers that <see cref="IsEligible"/> accepts.</summary>
     int EligibleCount { get; }
@@ -21,7 +21,7 @@ public interface IServerView
 }
 
 /// <summary>Every server healthy and idle: what the <c>route</c> and <c>ring</c> tools assume.</summary>
-public sealed class AllEligibleView(int serverCount) : IServerView
+internal sealed class AllEligibleView(int serverCount) : IServerView
 {
     /// <inheritdoc />
     public int EligibleCount => serverCount;

@@ -29,7 +29,7 @@ public enum HashFunction
 /// processes and machines (never <see cref="string.GetHashCode()"/>), so several balancers with
 /// the same backends route every key alike.
 /// </summary>
-public static class KeyHash
+internal static class KeyHash
 {
     /// <summary>Hashes <paramref name="data"/> with <paramref name="function"/>; never allocates.</summary>
     public static uint Hash(HashFunction function, ReadOnlySpan<byte> data) => function switch

@@ -27,7 +27,7 @@ public enum KeySourceKind
 /// A parsed <c>routing.key</c>. When a request lacks the header or cookie named, its key is the
 /// client address instead, so that it still has affinity.
 /// </summary>
-public sealed class KeySource
+internal sealed class KeySource
 {
     /// <summary>The default key: the URL path.</summary>
     public static readonly KeySource Path = new(KeySourceKind.Path, null);
@@ -97,7 +97,7 @@ public sealed class KeySource
 }
 
 /// <summary>Extracts routing keys from request bytes without building strings.</summary>
-public static class KeyExtractor
+internal static class KeyExtractor
 {
     /// <summary>Longest client-address key: an IPv6 address.</summary>
     public const int MaxClientIpKeyLength = 16;

@@ -10,7 +10,7 @@ namespace PipeBalancer.Routing;
 /// (offset + j x skip mod M). A key is one table read; shares are even to a slot, and removing
 /// a server moves a little more than its own keys.
 /// </summary>
-public sealed class MaglevTable : Router
+internal sealed class MaglevTable : Router
 {
     /// <summary>The paper keeps M at least 100 times the server count for even shares.</summary>
     public const int MinSlotsPerServer = 100;
@@ -149,7 +149,7 @@ public sealed class MaglevTable : Router
 }
 
 /// <summary>Primality for Maglev table sizes (at most a few million: trial division is enough).</summary>
-public static class Primes
+internal static class Primes
 {
     /// <summary>Whether <paramref name="value"/> is prime.</summary>
     public static bool IsPrime(long value)

@@ -5,14 +5,14 @@ using PipeBalancer.Configuration;
 namespace PipeBalancer.Routing;
 
 /// <summary>One backend's line in a <see cref="RingReport"/>.</summary>
-public sealed record BackendShare(string Id, int Weight, int Points, double SpaceShare, double KeyShare, double? MovedIfRemoved);
+internal sealed record BackendShare(string Id, int Weight, int Points, double SpaceShare, double KeyShare, double? MovedIfRemoved);
 
 /// <summary>
 /// The capacity-planning view of a routing table: each backend's share of the key space and
 /// of a set of synthetic keys, how uneven they are, and how many keys move when each backend
 /// is removed.
 /// </summary>
-public sealed record RingReport(
+internal sealed record RingReport(
     string Algorithm,
     string Hash,
     int Backends,

@@ -8,7 +8,7 @@ namespace PipeBalancer.Routing;
 /// interleaves heavy and light servers smoothly instead of sending a weight-5 server five
 /// requests in a row.
 /// </summary>
-public sealed class RoundRobinRouter : Router
+internal sealed class RoundRobinRouter : Router
 {
     private readonly ushort[] _schedule;
     private int _next = -1;
@@ -81,7 +81,7 @@ public sealed class RoundRobinRouter : Router
 /// random, the one with fewer requests in flight per unit of weight wins. Nearly as good as
 /// scanning every server, at the cost of two reads.
 /// </summary>
-public sealed class LeastConnectionsRouter : Router
+internal sealed class LeastConnectionsRouter : Router
 {
     private readonly ushort[] _identity;
     private readonly Random _random;

@@ -7,7 +7,7 @@ namespace PipeBalancer.Routing;
 /// builds a new one, which the owner publishes with one reference write; lookups never lock
 /// and never allocate.
 /// </summary>
-public abstract class Router
+internal abstract class Router
 {
     /// <summary>Largest server count a table holds: indexes are stored as 16-bit numbers.</summary>
     public const int MaxServers = ushort.MaxValue;

@@ -23,7 +23,7 @@ public enum RoutingAlgorithm
 }
 
 /// <summary>The lb.json names of <see cref="RoutingAlgorithm"/> and <see cref="HashFunction"/>.</summary>
-public static class RoutingNames
+internal static class RoutingNames
 {
     /// <summary>Every algorithm with its lb.json name.</summary>
     public static readonly IReadOnlyList<(string Name, RoutingAlgorithm Value)> Algorithms =

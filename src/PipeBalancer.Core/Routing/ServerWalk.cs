@@ -4,7 +4,7 @@ namespace PipeBalancer.Routing;
 /// Where a failover walk is: a plain struct, so it can live across awaits (the data plane
 /// connects, fails and moves on). <see cref="Router.Next"/> advances it.
 /// </summary>
-public struct WalkState
+internal struct WalkState
 {
     internal int Position;
     internal int Steps;
@@ -18,7 +18,7 @@ public struct WalkState
 /// server in the order the table lists them (clockwise on a ring), never the same one twice.
 /// Allocation-free: the caller lends a bitset of <see cref="Router.SeenLength"/> words.
 /// </summary>
-public ref struct ServerWalk
+internal ref struct ServerWalk
 {
     private readonly Router _router;
     private readonly Span<ulong> _seen;

@@ -7,7 +7,7 @@ using PipeBalancer.Hosting;
 namespace PipeBalancer.FunctionalTests.Infrastructure;
 
 /// <summary>The balancer, in this process, with an HTTP listener on 127.0.0.1 port 0 in front of the given backend ports.</summary>
-public sealed class TestBalancer : IAsyncDisposable
+internal sealed class TestBalancer : IAsyncDisposable
 {
     private readonly BalancerHost _host;
 
