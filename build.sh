@@ -68,19 +68,28 @@ need dotnet "Install the .NET 10 SDK: https://dot.net/download (Debian: apt-get 
 results="$root/artifacts/test-results"
 publish_dir="$root/artifacts/publish/linux-x64"
 
+# Installs Debian packages that a verb needs, saying so first: apt_install WHY SEE PACKAGE...
+# (WHY: "Native AOT needs"; SEE: a page for systems without apt-get, or ""). Nothing to do when
+# no package is given.
+apt_install() {
+  local why="$1" see="$2"
+  shift 2
+  [ $# -eq 0 ] && return 0
+  need apt-get "${why^} $*: install it with your package manager${see:+ ($see)}."
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "build.sh: $why $*; installing with apt-get update, then apt-get install -y --no-install-recommends $*${sudo[*]:+ (through sudo)}" >&2
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
 # Native AOT links with the platform's C toolchain: clang, and zlib's headers
 # (https://aka.ms/nativeaot-prerequisites). Installed through apt-get when missing.
 aot_prerequisites() {
   local missing=()
   command -v clang >/dev/null 2>&1 || missing+=(clang)
   [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  need apt-get "Native AOT needs ${missing[*]}: install it with your package manager (https://aka.ms/nativeaot-prerequisites)."
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "build.sh: Native AOT needs ${missing[*]}; installing with apt-get update, then apt-get install -y --no-install-recommends ${missing[*]}${sudo[*]:+ (through sudo)}" >&2
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "Native AOT needs" "https://aka.ms/nativeaot-prerequisites" "${missing[@]}"
 }
 
 # Debian packages the test suite uses, one per line with the tests that need it. `./build.sh
@@ -105,24 +114,13 @@ test_prerequisites() {
   for package in "${test_packages[@]}"; do
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null)" = installed ] || missing+=("$package")
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  need apt-get "The tests need ${missing[*]}: install them with your package manager."
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "build.sh: the tests need ${missing[*]}; installing with apt-get update, then apt-get install -y --no-install-recommends ${missing[*]}${sudo[*]:+ (through sudo)}" >&2
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "the tests need" "" "${missing[@]}"
 }
 
 # afl-fuzz drives the coverage-guided fuzzing (Debian's afl++). Installed through apt-get when missing.
 afl_prerequisites() {
   command -v afl-fuzz >/dev/null 2>&1 && return 0
-  need apt-get "Fuzzing needs afl-fuzz: install afl++ with your package manager (https://aflplus.plus)."
-  local sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "build.sh: fuzzing needs afl-fuzz; installing with apt-get update, then apt-get install -y --no-install-recommends afl++${sudo[*]:+ (through sudo)}" >&2
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends afl++
+  apt_install "fuzzing needs" "https://aflplus.plus" afl++
 }
 
 # Builds the fuzz program, instruments PipeBalancer.Core.dll for afl (SharpFuzz), then runs
