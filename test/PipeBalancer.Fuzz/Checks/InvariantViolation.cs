@@ -1,3 +1,5 @@
+using PipeBalancer.Http1;
+
 namespace PipeBalancer.Fuzz;
 
 /// <summary>
@@ -35,6 +37,23 @@ internal sealed class InvariantViolation : Exception
         if (!string.Equals(expected, actual, StringComparison.Ordinal))
         {
             throw new InvariantViolation($"{what}:\n  expected {expected}\n  actual   {actual}");
+        }
+    }
+
+    /// <summary>
+    /// Parses growing prefixes of <paramref name="bytes"/>, as reads arrive: each is incomplete
+    /// until the first that is not, whose verdict must be <paramref name="whole"/>'s.
+    /// </summary>
+    public static void SameVerdictOnPrefixes(byte[] bytes, string whole, Func<ReadOnlyMemory<byte>, (string Verdict, ParseStatus Status)> parse)
+    {
+        for (int length = 0; length < bytes.Length; length++)
+        {
+            var (prefix, status) = parse(bytes.AsMemory(0, length));
+            if (status != ParseStatus.Incomplete)
+            {
+                Same(whole, prefix, $"verdict on the first {length} of {bytes.Length} bytes");
+                return;
+            }
         }
     }
 }

@@ -43,15 +43,7 @@ internal static class RequestHeadChecks
 
         // Growing prefixes, as reads arrive: Incomplete until the verdict, then the same verdict.
         var prefixHead = new RequestHead(Limits.MaxHeaderCount);
-        for (int length = 0; length < bytes.Length; length++)
-        {
-            string prefix = Parse(bytes.AsMemory(0, length), prefixHead, out var prefixStatus, out _);
-            if (prefixStatus != ParseStatus.Incomplete)
-            {
-                InvariantViolation.Same(whole, prefix, $"verdict on the first {length} of {bytes.Length} bytes");
-                break;
-            }
-        }
+        InvariantViolation.SameVerdictOnPrefixes(bytes, whole, prefix => (Parse(prefix, prefixHead, out var prefixStatus, out _), prefixStatus));
 
         if (status == ParseStatus.Complete)
         {

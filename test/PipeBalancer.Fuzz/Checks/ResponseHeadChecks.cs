@@ -33,15 +33,7 @@ internal static class ResponseHeadChecks
         InvariantViolation.Same(whole, Parse(split, new ResponseHead(MaxFields), out _, out _), "one byte per segment");
 
         var prefixHead = new ResponseHead(MaxFields);
-        for (int length = 0; length < bytes.Length; length++)
-        {
-            string prefix = Parse(bytes.AsMemory(0, length), prefixHead, out var prefixStatus, out _);
-            if (prefixStatus != ParseStatus.Incomplete)
-            {
-                InvariantViolation.Same(whole, prefix, $"verdict on the first {length} of {bytes.Length} bytes");
-                break;
-            }
-        }
+        InvariantViolation.SameVerdictOnPrefixes(bytes, whole, prefix => (Parse(prefix, prefixHead, out var prefixStatus, out _), prefixStatus));
 
         if (status == ParseStatus.Complete)
         {
