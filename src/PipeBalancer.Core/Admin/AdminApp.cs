@@ -12,6 +12,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Admin;
 

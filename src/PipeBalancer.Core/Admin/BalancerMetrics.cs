@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using PipeBalancer.Backends;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Admin;
 

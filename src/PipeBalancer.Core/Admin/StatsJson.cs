@@ -5,6 +5,7 @@ using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Http1;
 using PipeBalancer.Routing;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Admin;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using PipeBalancer.Backends;
 using PipeBalancer.Routing;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 

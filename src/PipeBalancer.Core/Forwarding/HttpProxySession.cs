@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using PipeBalancer.Backends;
 using PipeBalancer.Http1;
 using PipeBalancer.Routing;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 

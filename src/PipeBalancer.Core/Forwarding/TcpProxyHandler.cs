@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using PipeBalancer.Routing;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 

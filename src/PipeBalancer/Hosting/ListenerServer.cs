@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Hosting;
 

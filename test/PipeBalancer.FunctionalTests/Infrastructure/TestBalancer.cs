@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 using PipeBalancer.Hosting;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.FunctionalTests.Infrastructure;
 
@@ -26,7 +27,7 @@ internal sealed class TestBalancer : IAsyncDisposable
 
     public Uri Url => new($"http://127.0.0.1:{EndPoint.Port}");
 
-    public PipeBalancer.Forwarding.ProxyState State => _host.State;
+    public PipeBalancer.Runtime.ProxyState State => _host.State;
 
     /// <summary>The admin side app (stats, metrics, management, dashboard).</summary>
     public Uri AdminUrl => new($"http://127.0.0.1:{_host.AdminEndPoint.Port}");

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Tests.Forwarding;
 

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
+using PipeBalancer.Runtime;
 
-namespace PipeBalancer.Tests.Forwarding;
+namespace PipeBalancer.Tests.Runtime;
 
 public sealed class ProxyStateTests
 {
