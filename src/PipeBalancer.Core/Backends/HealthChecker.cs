@@ -1,23 +1,6 @@
-using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 
 namespace PipeBalancer.Backends;
-
-/// <summary>Receives backend health changes (routing eligibility, logs, stats).</summary>
-internal interface IHealthObserver
-{
-    /// <summary>Called once per change, from the checking loop of <paramref name="backend"/>.</summary>
-    void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after);
-
-    /// <summary>
-    /// Called when a check finds something else than the check before (a failure after a pass,
-    /// a timeout after a refused connect, 500 after 503), not for every check; not called for a
-    /// first check that passes. <paramref name="before"/> is null for the first check.
-    /// </summary>
-    void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
-    {
-    }
-}
 
 /// <summary>
 /// Active health checks: one loop per backend sends <c>health.method</c> <c>health.path</c>
@@ -157,6 +140,7 @@ internal sealed class HealthChecker : IAsyncDisposable
     private async Task LoopAsync(Backend backend, HealthState state, CancellationToken stop)
     {
         var config = ConfigFor(backend);
+        bool faulted = false;
         while (!stop.IsCancellationRequested)
         {
             HealthCheckResult result;
@@ -176,7 +160,29 @@ internal sealed class HealthChecker : IAsyncDisposable
 
                     result = HealthCheckResult.From(e, config.TimeoutMs);
                 }
+                catch (Exception e)
+                {
+                    // A fault of the balancer, not of the backend: said once with its stack,
+                    // counted for no one, and the next check comes as usual.
+                    if (!faulted)
+                    {
+                        faulted = true;
+                        foreach (var observer in _observers)
+                        {
+                            observer.OnCheckFault(backend, e);
+                        }
+                    }
+
+                    if (!await DelayAsync(state.NextDelay(config.Jitter, _random.NextDouble()), stop).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
             }
+
+            faulted = false;
 
             if (stop.IsCancellationRequested)
             {
@@ -203,14 +209,24 @@ internal sealed class HealthChecker : IAsyncDisposable
                 }
             }
 
-            try
-            {
-                await Task.Delay(state.NextDelay(config.Jitter, _random.NextDouble()), _time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            if (!await DelayAsync(state.NextDelay(config.Jitter, _random.NextDouble()), stop).ConfigureAwait(false))
             {
                 return;
             }
+        }
+    }
+
+    // False when the checker stops during the wait.
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, stop).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -237,38 +253,4 @@ internal sealed class HealthChecker : IAsyncDisposable
 
         return HealthCheckResult.Pass(status);
     }
-}
-
-/// <summary>Logs every health change and every change of a check's outcome, one line each.</summary>
-internal sealed partial class HealthLog(ILogger logger) : IHealthObserver
-{
-    /// <inheritdoc />
-    public void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
-    {
-        if (after.Passed)
-        {
-            CheckPasses(logger, backend.Config.Id, backend.Config.Address.Text, after.Reason, before?.Reason ?? "none");
-        }
-        else
-        {
-            CheckFails(logger, backend.Config.Id, backend.Config.Address.Text, after.Reason);
-        }
-    }
-
-    /// <inheritdoc />
-    public void OnHealthChanged(Backend backend, HealthStatus before, HealthStatus after)
-    {
-        // Going down is a warning; coming up (or the first verdict) is news.
-        var level = after == HealthStatus.Unhealthy ? LogLevel.Warning : LogLevel.Information;
-        Changed(logger, level, backend.Config.Id, backend.Config.Address.Text, before, after);
-    }
-
-    [LoggerMessage(EventId = 3001, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
-    private static partial void Changed(ILogger logger, LogLevel level, string backendId, string address, HealthStatus before, HealthStatus after);
-
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): health check failed: {Reason}; logged again when the outcome changes")]
-    private static partial void CheckFails(ILogger logger, string backendId, string address, string reason);
-
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Backend {BackendId} ({Address}): health check passes again ({Reason}); before: {Before}")]
-    private static partial void CheckPasses(ILogger logger, string backendId, string address, string reason, string before);
 }

@@ -157,6 +157,32 @@ public sealed class HealthCheckerTests
         });
     }
 
+    [Test]
+    public async Task AProbeThatThrowsUnexpectedly_IsReportedOnce_CountsForNoOne_AndChecksGoOn()
+    {
+        var time = new FakeTimeProvider();
+        using var set = new BackendSet(Config(1));
+        var observer = new RecordingObserver();
+        int calls = 0;
+        var config = HealthConfig.Default with { IntervalMs = 1000, Rise = 1, Fall = 1, Jitter = 0, UnknownTakesTraffic = false };
+        await using var checker = new HealthChecker(set, config, time, [observer], (_, _) =>
+            Interlocked.Increment(ref calls) <= 3
+                ? throw new InvalidOperationException("a bug in a probe")
+                : Task.FromResult(HealthCheckResult.Pass(200)));
+        checker.Start();
+
+        await Until(() => Volatile.Read(ref calls) >= 1);
+        Assert.That(set[0].Health, Is.EqualTo(HealthStatus.Unknown), "a broken check says nothing of the backend");
+        await Until(() => set[0].Health == HealthStatus.Healthy, () => time.Advance(TimeSpan.FromSeconds(1)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Volatile.Read(ref calls), Is.GreaterThanOrEqualTo(4));
+            Assert.That(observer.Faults, Has.Count.EqualTo(1));
+            Assert.That(observer.Faults[0], Is.TypeOf<InvalidOperationException>());
+        });
+    }
+
     private static async Task Advance(FakeTimeProvider time, int milliseconds, Func<bool> done)
     {
         time.Advance(TimeSpan.FromMilliseconds(milliseconds));
@@ -188,6 +214,16 @@ public sealed class HealthCheckerTests
         public List<(string, HealthStatus, HealthStatus)> Changes { get; } = [];
 
         public List<string> Outcomes { get; } = [];
+
+        public List<Exception> Faults { get; } = [];
+
+        public void OnCheckFault(Backend backend, Exception fault)
+        {
+            lock (Faults)
+            {
+                Faults.Add(fault);
+            }
+        }
 
         public void OnCheckOutcomeChanged(Backend backend, HealthCheckResult? before, HealthCheckResult after)
         {
