@@ -34,7 +34,7 @@ internal static class AdminValidator
         for (int i = 0; i < admin.AllowedHosts.Count; i++)
         {
             string? text = admin.AllowedHosts[i];
-            if (text is not null && Uri.CheckHostName(text) is UriHostNameType.Unknown or UriHostNameType.Basic)
+            if (text is not null && !IsHostName(text))
             {
                 issues.Error(string.Create(CultureInfo.InvariantCulture, $"admin.allowedHosts[{i}]"),
                     $"must be a host name or IP address without scheme or port, like \"lb-1.internal\", got \"{text}\"");
@@ -53,6 +53,36 @@ internal static class AdminValidator
 
         issues.Error("admin.address", $"must be an IP address, '*' or localhost, got the host name '{address.Host}' (the admin app does not resolve names; write the address it should bind)");
         return false;
+    }
+
+    // An IPv6 literal (in brackets or not), or a name of dot-separated labels of letters,
+    // digits, '-' and '_' (a reg-name as a Host header carries it: container and service names
+    // use '_'; IPv4 addresses are such names too), each 1-63 characters, 253 in all.
+    private static bool IsHostName(string text)
+    {
+        if (text.Contains(':'))
+        {
+            string literal = text.Length > 2 && text[0] == '[' && text[^1] == ']' ? text[1..^1] : text;
+            return !literal.Contains('[') && !literal.Contains(']') &&
+                System.Net.IPAddress.TryParse(literal, out var address) &&
+                address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+
+        if (text.Length is 0 or > 253)
+        {
+            return false;
+        }
+
+        foreach (var label in text.Split('.'))
+        {
+            if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-' ||
+                !label.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsOrigin(string text) =>
