@@ -66,9 +66,9 @@ public sealed class ManagementTests
         var paths = RoutePrediction.Paths("rm", 600);
         var before = await RoutePrediction.PredictAsync([("a", a.Port, 1), ("b", b.Port, 1), ("s", slow.Port, 1)], paths);
         var after = await RoutePrediction.PredictAsync([a, b], paths);
-        string hold = RoutePrediction.Paths("hold", 100).First(p => before[p.Replace("/hold/", "/rm/", StringComparison.Ordinal)] == "s").Replace("/hold/", "/rm/", StringComparison.Ordinal) + "/hold";
-        var holdRoute = await RoutePrediction.PredictAsync([("a", a.Port, 1), ("b", b.Port, 1), ("s", slow.Port, 1)], [hold]);
-        Assume.That(holdRoute[hold], Is.EqualTo("s"), "the held request's path routes to the slow backend");
+        var holdCandidates = RoutePrediction.Paths("hold", 100);
+        var holdRoutes = await RoutePrediction.PredictAsync([("a", a.Port, 1), ("b", b.Port, 1), ("s", slow.Port, 1)], holdCandidates);
+        string hold = holdCandidates.First(p => holdRoutes[p] == "s");
 
         using var inFlight = await RawClient.ConnectAsync(balancer.EndPoint);
         await inFlight.SendAsync($"GET {hold} HTTP/1.1\r\nHost: x\r\n\r\n");

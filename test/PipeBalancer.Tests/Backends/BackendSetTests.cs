@@ -144,7 +144,7 @@ public sealed class BackendSetTests
             s2.RecordFailure(BackendErrorKind.Connect);
         }
 
-        Assume.That(s2.Circuit.State, Is.EqualTo(CircuitState.Open));
+        Assert.That(s2.Circuit.State, Is.EqualTo(CircuitState.Open), "precondition: the circuit opened");
         var second = new BackendSet(config with { Backends = [config.Backends[0], config.Backends[2]] }, time, previous: first);
         s2.Retire();
         var third = new BackendSet(config, time, previous: second, retired: [s2]);
