@@ -171,7 +171,7 @@ internal sealed class HttpExchange : IDisposable
                 if (_scanner.ShouldParse(response, ResponseHeadParser.MaxHeadBytes, ResponseHeadParser.MaxHeadBytes))
                 {
                     var view = Contiguous(response, ref _responseScratch);
-                    var status = ResponseHeadParser.TryParse(view, _response, _response.Fields.Length, out headLength);
+                    var status = ResponseHeadParser.TryParse(view, _response, _response.MaxFields, out headLength);
                     if (status == ParseStatus.Complete)
                     {
                         if (_response.Status is >= 100 and < 200 and not 101)

@@ -140,11 +140,13 @@ internal static class HeadParser
                 return ParseStatus.Error;
             }
 
-            if (head.FieldCount == maxFields || head.FieldCount == fields.Length)
+            if (head.FieldCount == maxFields || (head.FieldCount == fields.Length && !head.TryGrowFields()))
             {
                 reason = RejectReason.TooManyHeaders;
                 return ParseStatus.Error;
             }
+
+            fields = head.Fields;
 
             ref var field = ref fields[head.FieldCount++];
             field.LineStart = offset;

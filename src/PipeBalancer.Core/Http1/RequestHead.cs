@@ -116,13 +116,24 @@ internal struct HeaderField
 /// </summary>
 internal abstract class MessageHead
 {
-    private protected MessageHead(int maxFields) => Fields = new HeaderField[maxFields];
+    // Room for this many fields from the start; the table grows (doubling, up to MaxFields) only
+    // on a connection that sends more, so an idle connection holds a small table, not the limit.
+    private const int InitialFields = 16;
+
+    private protected MessageHead(int maxFields)
+    {
+        MaxFields = maxFields;
+        Fields = new HeaderField[Math.Min(maxFields, InitialFields)];
+    }
 
     /// <summary>The head's bytes, from the start line to the blank line, inclusive.</summary>
     public ReadOnlyMemory<byte> Raw { get; internal set; }
 
     /// <summary>The fields; the first <see cref="FieldCount"/> are set.</summary>
-    internal HeaderField[] Fields { get; }
+    internal HeaderField[] Fields { get; private set; }
+
+    /// <summary>The most fields the head can hold.</summary>
+    public int MaxFields { get; }
 
     /// <summary>Number of fields.</summary>
     public int FieldCount { get; internal set; }
@@ -196,6 +207,23 @@ internal abstract class MessageHead
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// Makes room for one more field if the limit allows (the table doubles, keeping the fields
+    /// set so far); false when <see cref="MaxFields"/> are set.
+    /// </summary>
+    internal bool TryGrowFields()
+    {
+        if (Fields.Length >= MaxFields)
+        {
+            return false;
+        }
+
+        var grown = new HeaderField[Math.Min(MaxFields, Fields.Length * 2)];
+        Fields.AsSpan(0, FieldCount).CopyTo(grown);
+        Fields = grown;
+        return true;
     }
 
     internal virtual void Reset()

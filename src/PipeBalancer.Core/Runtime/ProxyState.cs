@@ -31,14 +31,15 @@ internal sealed class ProxyState : IAsyncDisposable
         Logger = loggerFactory.CreateLogger("PipeBalancer.Forwarding");
 
         // Backpressure: a backend is read no further ahead of a slow client than this, so a
-        // slow reader costs at most this much memory per connection.
+        // slow reader costs at most this much memory per connection. Segments as large as the
+        // pool's blocks (16 KB with BlockMemoryPool): one receive per block, not per 4 KB.
         BackendPipeOptions = new PipeOptions(
             memoryPool,
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 64 * 1024,
             resumeWriterThreshold: 32 * 1024,
-            minimumSegmentSize: 4096,
+            minimumSegmentSize: Math.Min(memoryPool.MaxBufferSize, BlockMemoryPool.DefaultBlockSize),
             useSynchronizationContext: false);
         Connect = (backend, timeoutMs) => BackendConnection.ConnectAsync(backend.EndPoint, timeoutMs, BackendPipeOptions, BackendPipeOptions, backend.Stats);
 

@@ -40,7 +40,7 @@ internal sealed class BalancerHost : IAsyncDisposable
         _ownsLoggerFactory = ownsLoggerFactory;
         _logger = loggerFactory.CreateLogger("PipeBalancer.Host");
         _configPath = configPath;
-        State = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, loggerFactory) { AccessLog = accessLog };
+        State = new ProxyState(config, BlockMemoryPool.Shared, loggerFactory) { AccessLog = accessLog };
         _admin = Admin.AdminApp.Build(State, config.Admin, Cli.Version, services => ProcessLifetime.Share(services, loggerFactory),
             configPath is null ? null : () => ReloadAsync("POST /api/reload"));
     }

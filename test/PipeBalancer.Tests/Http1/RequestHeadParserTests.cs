@@ -260,6 +260,31 @@ public sealed class RequestHeadParserTests
         });
     }
 
+    [Test]
+    public void ManyFields_AreAllKept_ByTheSameHeadThatParsedAFewBefore()
+    {
+        // The field table starts small and grows on demand: a head with many fields parsed by
+        // a head object that held few keeps every field, and the limit still holds after it.
+        var head = new RequestHead(maxFields: 100);
+        Assert.That(RequestHeadParser.TryParse("GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray(), head, HttpLimits.Default, out _, out _), Is.EqualTo(ParseStatus.Complete));
+        head.Reset();
+        var many = "GET / HTTP/1.1\r\nHost: a\r\n" + string.Concat(Enumerable.Range(0, 99).Select(i => $"X-F{i}: v{i}\r\n")) + "\r\n";
+        var status = RequestHeadParser.TryParse(Encoding.ASCII.GetBytes(many), head, HttpLimits.Default, out _, out var reason);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete), reason.ToString());
+            Assert.That(head.FieldCount, Is.EqualTo(100));
+            Assert.That(Encoding.ASCII.GetString(head.Name(0)), Is.EqualTo("Host"));
+            Assert.That(Encoding.ASCII.GetString(head.Name(99)), Is.EqualTo("X-F98"));
+            Assert.That(Encoding.ASCII.GetString(head.Value(17)), Is.EqualTo("v16"));
+        });
+
+        head.Reset();
+        var tooMany = "GET / HTTP/1.1\r\nHost: a\r\n" + string.Concat(Enumerable.Range(0, 100).Select(i => $"X-F{i}: 1\r\n")) + "\r\n";
+        Assert.That(RequestHeadParser.TryParse(Encoding.ASCII.GetBytes(tooMany), head, HttpLimits.Default, out _, out reason), Is.EqualTo(ParseStatus.Error));
+        Assert.That(reason, Is.EqualTo(RejectReason.TooManyHeaders));
+    }
+
     private static (ParseStatus Status, RejectReason Reason, RequestHead Head) ParseAll(byte[] bytes)
     {
         var head = new RequestHead();
