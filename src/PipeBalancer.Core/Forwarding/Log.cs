@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): connect failed on a local limit, not counted against the backend: {Error}")]
     public static partial void ConnectLocalLimit(ILogger logger, string backendId, string address, string error);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the client read nothing for {TimeoutMs} ms (timeouts.clientSendMs); the connection is closed")]
+    public static partial void ClientSendTimedOut(ILogger logger, string connectionId, int timeoutMs);
 }

@@ -45,7 +45,7 @@ internal sealed class ProxyState : IAsyncDisposable
         var timeouts = config.Timeouts;
         int smallest = Math.Min(
             Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs)),
-            timeouts.BackendIdleMs);
+            Math.Min(timeouts.BackendIdleMs, Math.Min(timeouts.ClientBodyMs, timeouts.ClientSendMs)));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
         var retries = config.Retries;
