@@ -76,6 +76,9 @@ internal sealed class ProxyState : IAsyncDisposable
     /// <summary>Totals since start.</summary>
     public ProxyCounters Counters { get; } = new();
 
+    /// <summary>Accepts and connects that failed on a local limit (descriptors, ports).</summary>
+    public LocalLimitFaults LocalLimits { get; } = new();
+
     /// <summary>When the balancer was created (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
     public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 

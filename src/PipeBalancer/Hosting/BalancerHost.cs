@@ -94,6 +94,7 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <exception cref="CannotBindException">The admin address or a listener's address cannot be bound (in use, not allowed).</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        DataPlanePreload.Run();
         try
         {
             await _admin.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -58,9 +58,8 @@ internal sealed class ListenerServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         ProcessLifetime.Share(builder.Services, loggerFactory);
 
-        // Continuations of socket operations run on the I/O thread instead of hopping to the
-        // thread pool (measured: with inline socket completions, parity with HAProxy).
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        // Kestrel's socket connections behind an accept loop that backs off when out of descriptors.
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory));
         builder.Services.AddSingleton(state);
         ListenOptions? bound = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
