@@ -37,6 +37,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Listener {Listener}: accept failed on a local limit ({Error}); accepting again in {DelayMs} ms")]
     public static partial void AcceptBackingOff(ILogger logger, string listener, string error, int delayMs);
 
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Listener {Listener}: {Open} client connections open, the most the descriptor limit leaves room for ({Budget}): accepting paused until some close; /readyz reports not ready meanwhile")]
+    public static partial void AcceptPausedAtBudget(ILogger logger, string listener, long open, long budget);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the client read nothing for {TimeoutMs} ms (timeouts.clientSendMs); the connection is closed")]
     public static partial void ClientSendTimedOut(ILogger logger, string connectionId, int timeoutMs);
 }

@@ -263,6 +263,7 @@ internal sealed class ProxyState : IAsyncDisposable
         }
 
         Heartbeat.Dispose();
+        LocalLimits.Dispose();
         if (AccessLog is not null)
         {
             await AccessLog.DisposeAsync().ConfigureAwait(false);

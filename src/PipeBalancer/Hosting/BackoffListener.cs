@@ -12,7 +12,8 @@ namespace PipeBalancer.Hosting;
 /// ENFILE, no buffer space) waits before the next try, 10 ms doubling up to 1 s, so a process
 /// out of descriptors does not spin; it is recorded (<see cref="LocalLimitFaults"/>: the log and
 /// <c>/readyz</c> say so) and charged to nobody. Accepting resumes at full speed on the first
-/// success. Any other failed accept (a connection reset while it waited in the backlog) is
+/// success; while the process is short of descriptors, the listener accepts no more clients
+/// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). Any other failed accept (a connection reset while it waited in the backlog) is
 /// skipped, as Kestrel does.
 /// </summary>
 internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state) : IConnectionListener
@@ -32,6 +33,12 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
             Socket accepted;
             try
             {
+                // After running out: no more clients than there were then, until they thin out.
+                while (!state.LocalLimits.MayAccept(state.LocalLimits.Accepted) || AtBudget())
+                {
+                    await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                }
+
                 accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
@@ -50,7 +57,7 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
             catch (SocketException e) when (NetworkFault.Classify(e) == NetworkFaultKind.LocalLimit)
             {
                 delayMs = delayMs == 0 ? FirstDelayMs : Math.Min(delayMs * 2, MaxDelayMs);
-                if (state.LocalLimits.Record())
+                if (state.LocalLimits.Record(state.LocalLimits.Accepted))
                 {
                     Log.DataPlaneOutOfDescriptors(state.Logger, "accept", e.Message);
                 }
@@ -78,8 +85,27 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
             }
 
             accepted.NoDelay = true;
-            return factory.Create(accepted);
+            var connection = factory.Create(accepted);
+            state.LocalLimits.Opened();
+            connection.ConnectionClosed.Register(static limits => ((LocalLimitFaults)limits!).Closed(), state.LocalLimits);
+            return connection;
         }
+    }
+
+    private bool AtBudget()
+    {
+        long open = state.LocalLimits.Accepted;
+        if (!state.LocalLimits.AtBudget(open, out bool episodeStart))
+        {
+            return false;
+        }
+
+        if (episodeStart)
+        {
+            Log.AcceptPausedAtBudget(state.Logger, name, open, state.LocalLimits.Budget);
+        }
+
+        return true;
     }
 
     /// <inheritdoc />

@@ -95,6 +95,7 @@ internal sealed class BalancerHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         DataPlanePreload.Run();
+        State.LocalLimits.HoldReserve();
         try
         {
             await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -121,6 +122,7 @@ internal sealed class BalancerHost : IAsyncDisposable
             HostLog.Listening(_logger, server);
         }
 
+        State.LocalLimits.SetBudget(DescriptorLimit.Read(), DescriptorLimit.InUse());
         State.Listening = true;
         State.StartHealthChecks();
         if (_configPath is not null)
