@@ -131,7 +131,10 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             return TextAsync(context, 200, "ready\n");
         }
 
-        return TextAsync(context, 503, state.Listening ? "not ready: no eligible backend\n" : "not ready: listeners not bound\n");
+        string reason = !state.Listening ? "not ready: listeners not bound\n"
+            : state.LocalLimits.Recent ? "not ready: out of file descriptors or local ports (accepts or connects failed in the last 5 s)\n"
+            : "not ready: no eligible backend\n";
+        return TextAsync(context, 503, reason);
     }
 
     private Task GetServerAsync(HttpContext context)

@@ -208,12 +208,12 @@ internal static class StatsJson
         json.WriteEndObject();
     }
 
-    /// <summary>Listeners bound and a backend routing may choose.</summary>
+    /// <summary>Listeners bound, a backend routing may choose, and no recent failure on a local limit (descriptors).</summary>
     public static bool IsReady(ProxyState state)
     {
         // What routing itself asks: draining, open circuits and panic mode all count.
         var set = state.Current.Backends;
-        return state.Listening && Enumerable.Range(0, set.Backends.Count).Any(set.IsEligible);
+        return state.Listening && !state.LocalLimits.Recent && Enumerable.Range(0, set.Backends.Count).Any(set.IsEligible);
     }
 
     private static void WriteNullable(Utf8JsonWriter json, string name, double? value)

@@ -94,6 +94,10 @@ internal sealed class BackendAttempt(ProxyState state)
             {
                 // Out of descriptors or ports here: the backend did nothing wrong.
                 Log.ConnectLocalLimit(state.Logger, backend.Config.Id, backend.Config.Address.Text, e.Message);
+                if (state.LocalLimits.Record(state.LocalLimits.Accepted))
+                {
+                    Log.DataPlaneOutOfDescriptors(state.Logger, "connect", e.Message);
+                }
             }
             else
             {

@@ -18,6 +18,7 @@ internal sealed class Heartbeat : IDisposable
     private readonly Timer _timer;
     private readonly Action<long>? _onTick;
     private ITimeoutWatched[] _snapshot = [];
+    private int _ticking;
 
     public Heartbeat(TimeSpan period, Action<long>? onTick = null)
     {
@@ -44,6 +45,25 @@ internal sealed class Heartbeat : IDisposable
     public void Dispose() => _timer.Dispose();
 
     private void Tick()
+    {
+        // A tick that runs longer than the period (a busy machine) would overlap the next,
+        // which shares the snapshot array: the later one is skipped instead.
+        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            TickOnce();
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    private void TickOnce()
     {
         long now = Environment.TickCount64;
         int count;

@@ -23,6 +23,7 @@ internal sealed class HttpExchange : IDisposable
     private readonly ResponseHead _response;
     private readonly HeadRewriter _rewriter;
     private readonly RequestBodyPump _pump;
+    private readonly ClientBodyTimeout _bodyTimeout;
 
     // A response head split across pipe segments is copied here; rented on first need.
     private byte[]? _responseScratch;
@@ -45,7 +46,8 @@ internal sealed class HttpExchange : IDisposable
         _request = request;
         _response = response;
         _rewriter = rewriter;
-        _pump = new RequestBodyPump(client.Input);
+        _bodyTimeout = new ClientBodyTimeout(client.Input);
+        _pump = new RequestBodyPump(client.Input, _bodyTimeout);
     }
 
     /// <summary>
@@ -90,6 +92,7 @@ internal sealed class HttpExchange : IDisposable
     /// <summary>Fires the response head timeout when its deadline has passed.</summary>
     public void OnTick(long now)
     {
+        _bodyTimeout.OnTick(now);
         var watched = _watched;
         if (watched is not null && now >= Volatile.Read(ref _deadline))
         {
@@ -123,6 +126,7 @@ internal sealed class HttpExchange : IDisposable
                 // The pump consumes the head with the body's first bytes: copy it for a resend first.
                 Replay.Begin(_request, config.Retries.MaxBufferedBodyBytes);
                 _headHeld = false;
+                _bodyTimeout.Begin(config.Timeouts.ClientBodyMs, _request.Expect100Continue && buffered.IsEmpty);
                 pump = _pump.Start(_request, buffered, backend, config.Limits.MaxBodyBytes, Replay);
                 pumping = true;
             }
@@ -154,6 +158,14 @@ internal sealed class HttpExchange : IDisposable
                     backend.Input.AdvanceTo(response.Start, response.End);
                     if (_timedOut)
                     {
+                        if (pumping && _bodyTimeout.Expire())
+                        {
+                            // The backend is waiting for a body the client stopped sending: the
+                            // client's fault. The pump ends with the body timeout and wakes this read.
+                            _timedOut = false;
+                            continue;
+                        }
+
                         return await FailBeforeResponseAsync(attempt, backend, pumping, pump, ExchangeOutcome.TimedOut).ConfigureAwait(false);
                     }
 
@@ -372,6 +384,7 @@ internal sealed class HttpExchange : IDisposable
 
         _client.Output.Write(_response.Raw.Span);
         backend.Input.AdvanceTo(afterHead);
+        _bodyTimeout.ContinueSent();
         return !(await _client.Output.FlushAsync().ConfigureAwait(false)).IsCompleted;
     }
 

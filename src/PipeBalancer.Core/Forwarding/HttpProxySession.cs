@@ -30,6 +30,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private readonly ProxyState _state;
     private readonly PipeReader _clientIn;
     private readonly PipeWriter _clientOut;
+    private readonly ClientSendTimeout _send;
     private readonly RequestHead _request;
     private readonly HttpExchange _exchange;
     private readonly BackendAttempt _attempt;
@@ -66,7 +67,8 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         _connection = connection;
         _state = state;
         _clientIn = connection.Transport.Input;
-        _clientOut = connection.Transport.Output;
+        _send = new ClientSendTimeout(connection);
+        _clientOut = _send;
         var limits = state.Current.Config.Limits;
         _request = new RequestHead(limits.MaxHeaderCount);
         _requestScratchSize = limits.MaxHeadBytes;
@@ -81,7 +83,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         address.TryFormat(_clientIpText, out _clientIpTextLength);
         bool https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
         var rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), https);
-        _exchange = new HttpExchange(connection.Transport, _request, new ResponseHead(MaxResponseFields), rewriter);
+        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), rewriter);
         _attempt = new BackendAttempt(state);
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)
@@ -102,6 +104,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
 
         _exchange.OnTick(now);
+        if (_send.OnTick(now))
+        {
+            Log.ClientSendTimedOut(_state.Logger, _connection.ConnectionId, _send.TimeoutMs);
+        }
     }
 
     /// <summary>Serves requests until the connection closes.</summary>
@@ -112,6 +118,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             // 1. The request head. An idle connection waits keepAliveMs for its next request;
             // once a byte of it has arrived, the whole head must follow within headersMs (slowloris).
             var timeouts = _state.Current.Config.Timeouts;
+            _send.TimeoutMs = timeouts.ClientSendMs;
             Volatile.Write(ref _clientDeadline, Now + timeouts.KeepAliveMs);
             _waitingForRequest = true;
             if (_closeRequested)

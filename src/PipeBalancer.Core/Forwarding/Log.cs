@@ -30,4 +30,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): connect failed on a local limit, not counted against the backend: {Error}")]
     public static partial void ConnectLocalLimit(ILogger logger, string backendId, string address, string error);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Out of file descriptors or local ports ({Operation}: {Error}): the data plane cannot open connections; /readyz reports not ready until none has failed for 5 s")]
+    public static partial void DataPlaneOutOfDescriptors(ILogger logger, string operation, string error);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Listener {Listener}: accept failed on a local limit ({Error}); accepting again in {DelayMs} ms")]
+    public static partial void AcceptBackingOff(ILogger logger, string listener, string error, int delayMs);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Listener {Listener}: {Open} client connections open, the most the descriptor limit leaves room for ({Budget}): accepting paused until some close; /readyz reports not ready meanwhile")]
+    public static partial void AcceptPausedAtBudget(ILogger logger, string listener, long open, long budget);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the client read nothing for {TimeoutMs} ms (timeouts.clientSendMs); the connection is closed")]
+    public static partial void ClientSendTimedOut(ILogger logger, string connectionId, int timeoutMs);
 }

@@ -28,6 +28,10 @@ internal static class NetworkFault
         ConnectionResetException => NetworkFaultKind.Reset,
         IOException { InnerException: SocketException inner } => Classify(inner.SocketErrorCode),
 
+        // An assembly or file that failed to load (EMFILE among the causes) is the balancer's
+        // own fault, although the runtime throws it as an IOException.
+        FileLoadException or FileNotFoundException => NetworkFaultKind.None,
+
         // Any other IOException: a stream (TLS) that ended or broke under the peer. Pipes never
         // throw IOException for a broken contract.
         IOException => NetworkFaultKind.Reset,

@@ -9,7 +9,7 @@ internal enum PumpResult : byte
     /// <summary>The client closed, reset, or the exchange stopped the pump before the body ended.</summary>
     ClientGone,
 
-    /// <summary>The client's body broke its framing or the body limit (<see cref="RequestBodyPump.Error"/> says which).</summary>
+    /// <summary>The client's body broke its framing or the body limit, or stalled (<see cref="RequestBodyPump.Error"/> says which).</summary>
     BadBody,
 
     /// <summary>The backend stopped taking bytes (closed or reset) before the body ended.</summary>

@@ -14,7 +14,7 @@ namespace PipeBalancer.Forwarding;
 /// body cannot end (the client went away, or broke the framing), the pump wakes the exchange by
 /// cancelling its pending read of the backend. One instance per client connection.
 /// </summary>
-internal sealed class RequestBodyPump(PipeReader client)
+internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeout)
 {
     /// <summary>Why the last body was refused (with <see cref="PumpResult.BadBody"/>).</summary>
     public RejectReason Error { get; private set; }
@@ -89,12 +89,21 @@ internal sealed class RequestBodyPump(PipeReader client)
                 }
 
                 reading = true;
+                timeout.Arm();
                 var read = await client.ReadAsync().ConfigureAwait(false);
+                timeout.Disarm();
                 reading = false;
                 buffer = read.Buffer;
                 if (read.IsCanceled)
                 {
                     client.AdvanceTo(buffer.Start);
+                    if (timeout.Fired)
+                    {
+                        // The client stalled: its fault (408), never the backend's.
+                        Error = RejectReason.BodyTimeout;
+                        result = PumpResult.BadBody;
+                    }
+
                     return result;
                 }
 
@@ -108,6 +117,7 @@ internal sealed class RequestBodyPump(PipeReader client)
         }
         finally
         {
+            timeout.Disarm();
             Ended = true;
             if (result is PumpResult.ClientGone or PumpResult.BadBody)
             {

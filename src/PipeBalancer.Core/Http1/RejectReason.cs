@@ -86,6 +86,9 @@ public enum RejectReason : byte
 
     /// <summary>A backend's status line is not <c>HTTP/1.x SP 3DIGIT SP reason</c> (responses only).</summary>
     InvalidStatusLine,
+
+    /// <summary>The client stopped sending its request body for <c>timeouts.clientBodyMs</c>.</summary>
+    BodyTimeout,
 }
 
 /// <summary>Maps rejection reasons to status codes and ready-made responses.</summary>
@@ -97,7 +100,7 @@ internal static class Rejections
     public static int StatusCode(RejectReason reason) => reason switch
     {
         RejectReason.MethodNotAllowed => 405,
-        RejectReason.HeadersTimeout => 408,
+        RejectReason.HeadersTimeout or RejectReason.BodyTimeout => 408,
         RejectReason.BodyTooLarge => 413,
         RejectReason.RequestLineTooLong => 414,
         RejectReason.HeadersTooLarge or RejectReason.TooManyHeaders => 431,
@@ -150,6 +153,7 @@ internal static class Rejections
         RejectReason.IncompleteHead => "connection closed inside the request head",
         RejectReason.InvalidAuthority => "invalid Host or target authority",
         RejectReason.InvalidStatusLine => "malformed status line",
+        RejectReason.BodyTimeout => "request body not received in time",
         _ => "ok",
     };
 }

@@ -46,7 +46,7 @@ internal sealed class ProxyState : IAsyncDisposable
         var timeouts = config.Timeouts;
         int smallest = Math.Min(
             Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs)),
-            timeouts.BackendIdleMs);
+            Math.Min(timeouts.BackendIdleMs, Math.Min(timeouts.ClientBodyMs, timeouts.ClientSendMs)));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
         var retries = config.Retries;
@@ -76,6 +76,9 @@ internal sealed class ProxyState : IAsyncDisposable
 
     /// <summary>Totals since start.</summary>
     public ProxyCounters Counters { get; } = new();
+
+    /// <summary>Accepts and connects that failed on a local limit (descriptors, ports).</summary>
+    public LocalLimitFaults LocalLimits { get; } = new();
 
     /// <summary>When the balancer was created (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
     public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -261,6 +264,7 @@ internal sealed class ProxyState : IAsyncDisposable
         }
 
         Heartbeat.Dispose();
+        LocalLimits.Dispose();
         if (AccessLog is not null)
         {
             await AccessLog.DisposeAsync().ConfigureAwait(false);

@@ -94,6 +94,8 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <exception cref="CannotBindException">The admin address or a listener's address cannot be bound (in use, not allowed).</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        DataPlanePreload.Run();
+        State.LocalLimits.HoldReserve();
         try
         {
             await _admin.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -120,6 +122,7 @@ internal sealed class BalancerHost : IAsyncDisposable
             HostLog.Listening(_logger, server);
         }
 
+        State.LocalLimits.SetBudget(DescriptorLimit.Read(), DescriptorLimit.InUse());
         State.Listening = true;
         State.StartHealthChecks();
         if (_configPath is not null)

@@ -58,11 +58,11 @@ internal sealed class ListenerServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         ProcessLifetime.Share(builder.Services, loggerFactory);
 
-        // Continuations of socket operations run on the I/O thread instead of hopping to the
-        // thread pool (measured: with inline socket completions, parity with HAProxy). Client
-        // pipes take 16 KB blocks from the pool backend pipes use (fewer, larger reads): the
-        // socket transport asks the services for its memory pool factory.
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        // Kestrel's socket connections behind an accept loop that backs off when out of
+        // descriptors; client pipes take 16 KB blocks from the pool backend pipes use (fewer,
+        // larger reads), given to the connections that loop makes and to anything else in
+        // Kestrel that asks the services for a memory pool.
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory));
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(BlockMemoryPoolFactory.Instance);
         builder.Services.AddSingleton(state);
         ListenOptions? bound = null;

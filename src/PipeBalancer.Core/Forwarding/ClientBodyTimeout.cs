@@ -1,0 +1,95 @@
+using System.IO.Pipelines;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// The client side of a request body's upload: the longest wait for the next body byte
+/// (<c>timeouts.clientBodyMs</c>, nginx's <c>client_body_timeout</c>). The body pump arms it
+/// around each read of the client pipe; the heartbeat fires it through <see cref="OnTick"/> by
+/// cancelling that read, and the pump then ends with a 408 for the client and nothing charged
+/// to the backend. While a client that sent <c>Expect: 100-continue</c> waits for the
+/// backend's 100, the clock does not run: that wait is the backend's. One instance per client
+/// connection, reused for every request on it.
+/// </summary>
+internal sealed class ClientBodyTimeout(PipeReader client)
+{
+    private long _deadline = long.MaxValue;
+    private int _timeoutMs;
+    private volatile bool _armed;
+    private volatile bool _awaitingContinue;
+    private volatile bool _fired;
+
+    /// <summary>Whether the last armed read was cancelled by this timeout.</summary>
+    public bool Fired => _fired;
+
+    /// <summary>Starts a body: <paramref name="timeoutMs"/> per read, paused until a 1xx when <paramref name="awaitingContinue"/>.</summary>
+    public void Begin(int timeoutMs, bool awaitingContinue)
+    {
+        _timeoutMs = timeoutMs;
+        _awaitingContinue = awaitingContinue;
+        _fired = false;
+        _armed = false;
+        Volatile.Write(ref _deadline, long.MaxValue);
+    }
+
+    /// <summary>A read of the client pipe for the body is about to wait.</summary>
+    public void Arm()
+    {
+        _fired = false;
+        _armed = true;
+        Volatile.Write(ref _deadline, _awaitingContinue ? long.MaxValue : Environment.TickCount64 + _timeoutMs);
+    }
+
+    /// <summary>The read returned (bytes arrived, or it ended): the client is sending.</summary>
+    public void Disarm()
+    {
+        _armed = false;
+        _awaitingContinue = false;
+        Volatile.Write(ref _deadline, long.MaxValue);
+    }
+
+    /// <summary>A 1xx reached the client: from now on a body that does not come is the client's fault.</summary>
+    public void ContinueSent()
+    {
+        if (_awaitingContinue)
+        {
+            _awaitingContinue = false;
+            if (_armed)
+            {
+                Volatile.Write(ref _deadline, Environment.TickCount64 + _timeoutMs);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends a pending body read now, as if the timeout had fired; false when no read is waiting
+    /// on the client (the body is being written to the backend, or has ended) or the client is
+    /// still waiting for the backend's 100.
+    /// </summary>
+    public bool Expire()
+    {
+        if (!_armed || _awaitingContinue)
+        {
+            return false;
+        }
+
+        Fire();
+        return true;
+    }
+
+    /// <summary>Fires the timeout when its deadline has passed.</summary>
+    public void OnTick(long now)
+    {
+        if (now >= Volatile.Read(ref _deadline))
+        {
+            Fire();
+        }
+    }
+
+    private void Fire()
+    {
+        Volatile.Write(ref _deadline, long.MaxValue);
+        _fired = true;
+        client.CancelPendingRead();
+    }
+}

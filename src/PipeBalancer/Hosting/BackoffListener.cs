@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using PipeBalancer.Forwarding;
+using PipeBalancer.Runtime;
+
+namespace PipeBalancer.Hosting;
+
+/// <summary>
+/// One bound listen socket's accept loop. An accept that fails on a local limit (EMFILE,
+/// ENFILE, no buffer space) waits before the next try, 10 ms doubling up to 1 s, so a process
+/// out of descriptors does not spin; it is recorded (<see cref="LocalLimitFaults"/>: the log and
+/// <c>/readyz</c> say so) and charged to nobody. Accepting resumes at full speed on the first
+/// success; while the process is short of descriptors, the listener accepts no more clients
+/// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). Any other failed accept (a connection reset while it waited in the backlog) is
+/// skipped, as Kestrel does.
+/// </summary>
+internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state) : IConnectionListener
+{
+    private const int FirstDelayMs = 10;
+    private const int MaxDelayMs = 1_000;
+
+    /// <inheritdoc />
+    public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
+
+    /// <inheritdoc />
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        int delayMs = 0;
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                // After running out: no more clients than there were then, until they thin out.
+                while (!state.LocalLimits.MayAccept(state.LocalLimits.Accepted) || AtBudget())
+                {
+                    await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                }
+
+                accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+            {
+                // Unbound.
+                return null;
+            }
+            catch (SocketException e) when (NetworkFault.Classify(e) == NetworkFaultKind.LocalLimit)
+            {
+                delayMs = delayMs == 0 ? FirstDelayMs : Math.Min(delayMs * 2, MaxDelayMs);
+                if (state.LocalLimits.Record(state.LocalLimits.Accepted))
+                {
+                    Log.DataPlaneOutOfDescriptors(state.Logger, "accept", e.Message);
+                }
+
+                if (delayMs == MaxDelayMs || delayMs == FirstDelayMs)
+                {
+                    Log.AcceptBackingOff(state.Logger, name, e.Message, delayMs);
+                }
+
+                try
+                {
+                    await Task.Delay(delayMs, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+
+                continue;
+            }
+            catch (SocketException)
+            {
+                // Reset while it waited in the backlog: take the next one.
+                continue;
+            }
+
+            accepted.NoDelay = true;
+            var connection = factory.Create(accepted);
+            state.LocalLimits.Opened();
+            connection.ConnectionClosed.Register(static limits => ((LocalLimitFaults)limits!).Closed(), state.LocalLimits);
+            return connection;
+        }
+    }
+
+    private bool AtBudget()
+    {
+        long open = state.LocalLimits.Accepted;
+        if (!state.LocalLimits.AtBudget(open, out bool episodeStart))
+        {
+            return false;
+        }
+
+        if (episodeStart)
+        {
+            Log.AcceptPausedAtBudget(state.Logger, name, open, state.LocalLimits.Budget);
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        socket.Dispose();
+        factory.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
