@@ -103,6 +103,8 @@ test_packages=(
   ca-certificates   # curl's certificate store
   procps            # kill(1): the functional tests signal the executable (SIGTERM, SIGUSR1, ...)
   git               # the build stamps the commit into `pipebalancer --version` (git rev-parse)
+  haproxy           # ProxyProtocol/ProxyProtocolPeerTests: HAProxy sends PROXY headers (send-proxy) and takes them (accept-proxy)
+  nginx-light       # ProxyProtocol/ProxyProtocolPeerTests: nginx takes PROXY headers (listen ... proxy_protocol)
 )
 
 test_prerequisites() {

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using PipeBalancer.Backends;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Http1;
+using PipeBalancer.ProxyProtocol;
 using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Admin;
@@ -39,6 +40,10 @@ internal sealed class BalancerMetrics : IDisposable
             "Responses the balancer made itself (rejections, 502, 503, 504), by status class");
         _meter.CreateObservableCounter("pipebalancer.unavailable", () => _state.Counters.NoBackend, "{request}",
             "Requests answered 503 because no backend could be chosen");
+        _meter.CreateObservableCounter("pipebalancer.proxy_protocol.accepted", () => _state.Counters.ProxyHeaders, "{connection}",
+            "PROXY headers accepted from trusted sources");
+        _meter.CreateObservableCounter("pipebalancer.proxy_protocol.refused", ProxyHeaderRefusals, "{connection}",
+            "Connections closed at their PROXY header, by reason");
         _meter.CreateObservableGauge("pipebalancer.config.generation", () => _state.Current.Generation, null,
             "1 for the configuration read at start, one more for each change applied since");
 
@@ -82,6 +87,9 @@ internal sealed class BalancerMetrics : IDisposable
         Enum.GetValues<RejectReason>()
             .Where(r => r != RejectReason.None)
             .Select(r => new Measurement<long>(_state.Counters.Rejections(r), new KeyValuePair<string, object?>("reason", Names.Of(r))));
+
+    private IEnumerable<Measurement<long>> ProxyHeaderRefusals() =>
+        ProxyHeaderErrors.All.Select(e => new Measurement<long>(_state.Counters.ProxyHeaderRefusals(e), new KeyValuePair<string, object?>("reason", ProxyHeaderErrors.Name(e))));
 
     private IEnumerable<Measurement<long>> LocalResponses() =>
         Enumerable.Range(0, StatusClasses.Count)

@@ -4,6 +4,7 @@ using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Http1;
+using PipeBalancer.ProxyProtocol;
 using PipeBalancer.Routing;
 using PipeBalancer.Runtime;
 
@@ -71,6 +72,14 @@ internal static class StatsJson
         }
 
         json.WriteNumber("unavailable", counters.NoBackend);
+        json.WriteEndObject();
+        json.WriteStartObject("proxyProtocol");
+        json.WriteNumber("accepted", counters.ProxyHeaders);
+        foreach (var error in ProxyHeaderErrors.All)
+        {
+            json.WriteNumber(ProxyHeaderErrors.Name(error), counters.ProxyHeaderRefusals(error));
+        }
+
         json.WriteEndObject();
         json.WriteEndObject();
 

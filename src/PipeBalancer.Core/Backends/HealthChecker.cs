@@ -1,4 +1,5 @@
 using PipeBalancer.Configuration;
+using PipeBalancer.ProxyProtocol;
 
 namespace PipeBalancer.Backends;
 
@@ -20,6 +21,8 @@ internal sealed class HealthChecker : IAsyncDisposable
     private readonly Random _random;
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient? _http;
+    private readonly Func<Backend, ProxySend>? _proxySend;
+    private readonly HttpClient? _proxyHttp;
 
     /// <summary>Creates the checker; nothing is sent until <see cref="Start"/>.</summary>
     /// <param name="backends">The backends to check.</param>
@@ -28,9 +31,11 @@ internal sealed class HealthChecker : IAsyncDisposable
     /// <param name="observers">Who hears of changes.</param>
     /// <param name="probe">The check itself; null for HTTP. It may throw what a check expects (HTTP, socket, I/O, cancellation at its timeout).</param>
     /// <param name="random">Jitter source; null for a shared one.</param>
+    /// <param name="proxySend">The PROXY header each backend is sent (its checks start with one too); null for none.</param>
     public HealthChecker(BackendSet backends, HealthConfig config, TimeProvider time, IEnumerable<IHealthObserver> observers,
-        Func<Backend, CancellationToken, Task<HealthCheckResult>>? probe = null, Random? random = null)
+        Func<Backend, CancellationToken, Task<HealthCheckResult>>? probe = null, Random? random = null, Func<Backend, ProxySend>? proxySend = null)
     {
+        _proxySend = proxySend;
         _backends = backends;
         _config = config;
         _time = time;
@@ -38,17 +43,10 @@ internal sealed class HealthChecker : IAsyncDisposable
         _random = random ?? Random.Shared;
         if (probe is null)
         {
-            _http = new HttpClient(new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseProxy = false,
-                UseCookies = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-                ConnectTimeout = TimeSpan.FromMilliseconds(config.TimeoutMs),
-            })
-            {
-                Timeout = Timeout.InfiniteTimeSpan,
-            };
+            _http = CreateClient(config, connect: null);
+
+            // Backends sent PROXY headers get their checks through a client whose connections start with one.
+            _proxyHttp = proxySend is null ? null : CreateClient(config, HealthCheckConnector.ConnectAsync);
             _probe = HttpProbeAsync;
         }
         else
@@ -134,6 +132,7 @@ internal sealed class HealthChecker : IAsyncDisposable
         }
 
         _http?.Dispose();
+        _proxyHttp?.Dispose();
         _stop.Dispose();
     }
 
@@ -229,13 +228,33 @@ internal sealed class HealthChecker : IAsyncDisposable
             return false;
         }
     }
+    private static HttpClient CreateClient(HealthConfig config, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect) =>
+        new(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            ConnectTimeout = TimeSpan.FromMilliseconds(config.TimeoutMs),
+            ConnectCallback = connect,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
 
     private async Task<HealthCheckResult> HttpProbeAsync(Backend backend, CancellationToken cancellationToken)
     {
         var config = ConfigFor(backend);
         var method = config.Method == "HEAD" ? HttpMethod.Head : HttpMethod.Get;
         using var request = new HttpRequestMessage(method, $"http://{backend.Config.Address.Text}{config.Path}");
-        using var response = await _http!.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var http = _http!;
+        if (_proxySend?.Invoke(backend) is ProxySend.V1 or ProxySend.V2 && _proxyHttp is not null)
+        {
+            request.Options.Set(HealthCheckConnector.Send, _proxySend(backend));
+            http = _proxyHttp;
+        }
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         int status = (int)response.StatusCode;
         if (status < config.StatusMin || status > config.StatusMax)
         {

@@ -1,3 +1,5 @@
+using PipeBalancer.ProxyProtocol;
+
 namespace PipeBalancer.Configuration;
 
 /// <summary>One entry of <c>backends[]</c>.</summary>
@@ -12,6 +14,12 @@ internal sealed record BackendConfig(string Id, HostPort Address, int Weight = 1
     /// <summary>This backend's health checks when <c>backends[i].health</c> overrides the <c>health</c> section, else null.</summary>
     public HealthConfig? Health { get; init; }
 
+    /// <summary>The PROXY header sent on each new connection to it; <see cref="ProxySend.Inherit"/> takes the <c>proxyProtocol</c> section's.</summary>
+    public ProxySend ProxyProtocol { get; init; } = ProxySend.Inherit;
+
+    /// <summary>The header it is sent, given the <c>proxyProtocol</c> section in force.</summary>
+    public ProxySend SendsProxy(ProxyProtocolConfig section) => ProxyProtocol == ProxySend.Inherit ? section.Send : ProxyProtocol;
+
     internal static readonly ConfigSchema<BackendConfig> Schema = new(new(null!, null!),
     [
         new StringSetting<BackendConfig>("id", c => c.Id, (c, v) => c with { Id = v! }) { Required = true },
@@ -21,6 +29,8 @@ internal sealed record BackendConfig(string Id, HostPort Address, int Weight = 1
         },
         new IntSetting<BackendConfig>("weight", 1, 1000, c => c.Weight, (c, v) => c with { Weight = v }),
         new BoolSetting<BackendConfig>("drain", c => c.Drain, (c, v) => c with { Drain = v }),
+        new ChoiceSetting<BackendConfig, ProxySend>("proxyProtocol", [("inherit", ProxySend.Inherit), .. ProxyProtocolConfig.Choices],
+            c => c.ProxyProtocol, (c, v) => c with { ProxyProtocol = v }),
 
         // Read over the health section: only the properties given differ from it.
         new ObjectSetting<BackendConfig, HealthConfig>("health", HealthConfig.Schema, c => c.Health, (c, v) => c with { Health = v }, reader => reader.Root.Health)

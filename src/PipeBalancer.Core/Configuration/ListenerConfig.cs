@@ -9,6 +9,9 @@ internal sealed record ListenerConfig(string Name, HostPort Address, ListenerMod
     /// <summary>TLS termination for this listener, or null for plain TCP.</summary>
     public TlsConfig? Tls { get; init; }
 
+    /// <summary>PROXY headers taken from trusted sources, or null when the listener takes none.</summary>
+    public ListenerProxyProtocolConfig? ProxyProtocol { get; init; }
+
     internal static readonly ConfigSchema<ListenerConfig> Schema = new(new(null!, null!),
     [
         new StringSetting<ListenerConfig>("name", c => c.Name, (c, v) => c with { Name = v! }) { Required = true },
@@ -18,5 +21,7 @@ internal sealed record ListenerConfig(string Name, HostPort Address, ListenerMod
         },
         new ChoiceSetting<ListenerConfig, ListenerMode>("mode", [("http", ListenerMode.Http), ("tcp", ListenerMode.Tcp)], c => c.Mode, (c, v) => c with { Mode = v }),
         new ObjectSetting<ListenerConfig, TlsConfig>("tls", TlsConfig.Schema, c => c.Tls, (c, v) => c with { Tls = v }, _ => TlsConfig.Schema.Defaults),
+        new ObjectSetting<ListenerConfig, ListenerProxyProtocolConfig>("proxyProtocol", ListenerProxyProtocolConfig.Schema, c => c.ProxyProtocol,
+            (c, v) => c with { ProxyProtocol = v }, _ => ListenerProxyProtocolConfig.Schema.Defaults),
     ]);
 }

@@ -1,5 +1,8 @@
+using System.Net;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Backends;
+using PipeBalancer.Configuration;
+using PipeBalancer.ProxyProtocol;
 using PipeBalancer.Routing;
 using PipeBalancer.Runtime;
 
@@ -20,6 +23,13 @@ internal sealed class BackendAttempt(ProxyState state)
     private Router? _router;
     private WalkState _walk;
     private int _connectMs;
+    private ProxyProtocolConfig _proxyProtocol = ProxyProtocolConfig.Default;
+
+    /// <summary>The client's address (the PROXY header's source, when the balancer sends one).</summary>
+    public EndPoint? Client { get; init; }
+
+    /// <summary>The address the client connected to (the PROXY header's destination).</summary>
+    public EndPoint? ClientDestination { get; init; }
 
     /// <summary>The backend of the current attempt (null before the first).</summary>
     public Backend? Backend { get; private set; }
@@ -36,6 +46,7 @@ internal sealed class BackendAttempt(ProxyState state)
         _backends = snapshot.Backends;
         _router = _backends.Router;
         _connectMs = snapshot.Config.Timeouts.ConnectMs;
+        _proxyProtocol = snapshot.Config.ProxyProtocol;
         if (_seen.Length < _router.SeenLength)
         {
             _seen = new ulong[_router.SeenLength];
@@ -86,7 +97,14 @@ internal sealed class BackendAttempt(ProxyState state)
         var backend = Backend!;
         try
         {
-            return await state.Connect(backend, _connectMs).ConfigureAwait(false);
+            var connection = await state.Connect(backend, _connectMs).ConfigureAwait(false);
+            var send = backend.Config.SendsProxy(_proxyProtocol);
+            if (send is ProxySend.V1 or ProxySend.V2)
+            {
+                await SendProxyHeaderAsync(connection, send).ConfigureAwait(false);
+            }
+
+            return connection;
         }
         catch (Exception e) when (NetworkFault.Classify(e) is var kind && kind != NetworkFaultKind.None)
         {
@@ -108,6 +126,22 @@ internal sealed class BackendAttempt(ProxyState state)
             FailedBackend = backend;
             FailureStatus = 502;
             return null;
+        }
+    }
+
+    // The PROXY header goes first on a new connection, flushed at once: a backend that expects
+    // one waits for it before anything else, including a greeting in protocols where it speaks first.
+    private async ValueTask SendProxyHeaderAsync(BackendConnection connection, ProxySend send)
+    {
+        try
+        {
+            ProxyHeaderWriter.Write(connection.Output, send, Client, ClientDestination);
+            await connection.Output.FlushAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
         }
     }
 

@@ -84,7 +84,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         bool https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
         var rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), https);
         _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), rewriter);
-        _attempt = new BackendAttempt(state);
+        _attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)
         {

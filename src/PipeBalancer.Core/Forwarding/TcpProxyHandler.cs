@@ -22,7 +22,7 @@ internal sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         var key = new byte[KeyExtractor.MaxClientIpKeyLength];
         int keyLength = KeyExtractor.WriteClientIp(address, key);
-        var attempt = new BackendAttempt(state);
+        var attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         attempt.Begin(snapshot, snapshot.Backends.Router.HashKey(key.AsSpan(0, keyLength)));
         var upstream = await attempt.NextAsync(pooled: false).ConfigureAwait(false);
         if (upstream is null)

@@ -1,5 +1,6 @@
 using PipeBalancer.Backends;
 using PipeBalancer.Http1;
+using PipeBalancer.ProxyProtocol;
 
 namespace PipeBalancer.Runtime;
 
@@ -15,6 +16,8 @@ internal sealed class ProxyCounters
     private long _noBackend;
     private long _openConnections;
     private long _retries;
+    private readonly long[] _proxyHeaderRefusals = new long[Enum.GetValues<ProxyHeaderError>().Length];
+    private long _proxyHeaders;
 
     /// <summary>Requests forwarded to a backend (a retried request counts once per attempt; in TCP mode, connections).</summary>
     public long Requests => Interlocked.Read(ref _requests);
@@ -33,6 +36,16 @@ internal sealed class ProxyCounters
 
     /// <summary>Client connections open now, on HTTP and TCP listeners.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
+
+    /// <summary>PROXY headers accepted from trusted sources.</summary>
+    public long ProxyHeaders => Interlocked.Read(ref _proxyHeaders);
+
+    /// <summary>Connections closed at their PROXY header for <paramref name="error"/>.</summary>
+    public long ProxyHeaderRefusals(ProxyHeaderError error) => Interlocked.Read(ref _proxyHeaderRefusals[(int)error]);
+
+    internal void ProxyHeaderAccepted() => Interlocked.Increment(ref _proxyHeaders);
+
+    internal void ProxyHeaderRefused(ProxyHeaderError error) => Interlocked.Increment(ref _proxyHeaderRefusals[(int)error]);
 
     internal void Request() => Interlocked.Increment(ref _requests);
 

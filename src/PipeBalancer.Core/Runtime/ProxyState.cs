@@ -226,7 +226,7 @@ internal sealed class ProxyState : IAsyncDisposable
             observers.Add(new SlowStart(() => Current.Backends, TimeSpan.FromMilliseconds(config.Health.SlowStartMs), TimeProvider.System));
         }
 
-        return new HealthChecker(set, config.Health, TimeProvider.System, observers);
+        return new HealthChecker(set, config.Health, TimeProvider.System, observers, proxySend: b => b.Config.SendsProxy(Current.Config.ProxyProtocol));
     }
 
     // The section, or the override of a backend kept by the new configuration.

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
+using PipeBalancer.ProxyProtocol;
 using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Hosting;
@@ -73,6 +74,13 @@ internal sealed class ListenerServer : IAsyncDisposable
             {
                 bound = options;
                 options.Protocols = HttpProtocols.Http1;
+                if (config.ProxyProtocol is { } proxy)
+                {
+                    // Before TLS: the header comes ahead of the handshake.
+                    var trusted = TrustedNetworks.Parse(proxy.TrustedNetworks);
+                    options.Use(next => new ProxyProtocolMiddleware(next, proxy.Accept, trusted, state).OnConnectionAsync);
+                }
+
                 if (certificate is not null)
                 {
                     bool http = config.Mode == ListenerMode.Http;

@@ -15,6 +15,7 @@ internal static class ConfigValidator
         RoutingValidator.Validate(draft, issues);
         BackendValidator.Validate(draft, issues);
         HealthValidator.Validate(draft, issues);
+        ProxyProtocolValidator.Validate(draft, issues);
     }
 
     /// <summary>
@@ -26,5 +27,6 @@ internal static class ConfigValidator
         SettingChecks.ValidateBackends(draft, issues);
         BackendValidator.Validate(draft, issues);
         HealthValidator.ValidateOverrides(draft, issues);
+        ProxyProtocolValidator.ValidateBackends(draft, issues);
     }
 }
