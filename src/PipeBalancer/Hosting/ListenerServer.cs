@@ -62,6 +62,7 @@ internal sealed class ListenerServer : IAsyncDisposable
         // thread pool (measured: with inline socket completions, parity with HAProxy).
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(config);
         ListenOptions? bound = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
