@@ -15,6 +15,7 @@ public sealed class AllocationTests
 {
     private const int Warmup = 300;
     private const int Measured = 2000;
+    private const int Rounds = 3;
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
 
     [TestCase("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n\r\n", TestName = "Get_AllocatesNothingPerRequest")]
@@ -56,20 +57,29 @@ public sealed class AllocationTests
             await ExchangeAsync(client, bytes);
         }
 
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < Measured; i++)
+        // The counter covers every thread: on a busy machine a one-off allocation elsewhere in
+        // the process (a tier-up, a timer) can land in a round. A per-request allocation shows in
+        // every round (2,000 requests x at least 24 bytes), so the best of three rounds counts.
+        var rounds = new List<long>();
+        for (int round = 0; round < Rounds && (rounds.Count == 0 || rounds[^1] >= Measured); round++)
         {
-            await ExchangeAsync(client, bytes);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < Measured; i++)
+            {
+                await ExchangeAsync(client, bytes);
+            }
+
+            rounds.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
         }
 
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         await client.Output.CompleteAsync();
         await handler;
-        Assert.That(allocated / (double)Measured, Is.LessThan(1.0), $"{allocated} bytes over {Measured} requests");
+        long allocated = rounds.Min();
+        Assert.That(allocated / (double)Measured, Is.LessThan(1.0), $"{allocated} bytes over {Measured} requests (rounds: {string.Join(", ", rounds)})");
         if (configure is not null)
         {
             var limiter = proxy.State.Current.RateLimits.All[0];
-            Assert.That(limiter.Allowed, Is.EqualTo(Warmup + Measured), "every request went through the limiter");
+            Assert.That(limiter.Allowed, Is.EqualTo(Warmup + (rounds.Count * Measured)), "every request went through the limiter");
         }
     }
 
