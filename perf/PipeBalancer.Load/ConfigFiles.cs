@@ -53,10 +53,17 @@ internal static class ConfigFiles
 
     /// <summary>
     /// lb.json: the ring on the path over the three backends (as the shipped lb.json), and three
-    /// listeners: plain HTTP, HTTP behind TLS and TCP.
+    /// listeners: plain HTTP, HTTP behind TLS and TCP. With <paramref name="rateLimit"/>, one
+    /// rate limiter by client address on the HTTP listeners, at a rate no run reaches: every
+    /// request pays for the lookup, none is refused.
     /// </summary>
-    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key)
+    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key, bool rateLimit = false)
     {
+        string limits = rateLimit
+            ? """
+              "rateLimits": [ { "name": "per-client", "listeners": [ "web", "secure" ], "key": "client-ip", "ratePerSecond": 1000000, "burst": 1000000 } ],
+              """
+            : "";
         var servers = string.Join(", ", backends.Select((p, i) => string.Create(CultureInfo.InvariantCulture,
             $$"""{ "id": "s{{i + 1}}", "address": "127.0.0.1:{{p}}", "weight": 1 }""")));
         return string.Create(CultureInfo.InvariantCulture, $$"""
@@ -69,6 +76,7 @@ internal static class ConfigFiles
               ],
               "admin": { "address": "127.0.0.1:{{adminPort}}" },
               "routing": { "algorithm": "ring", "hash": "xxhash3", "virtualNodes": 160, "key": "path" },
+              {{limits}}
               "backends": [ {{servers}} ]
             }
 

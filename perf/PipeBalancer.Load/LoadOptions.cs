@@ -23,6 +23,9 @@ internal sealed record LoadOptions
 
     public bool SkipBuild { get; init; }
 
+    /// <summary>Put one rate limiter (by client address, never reached) on the balancer's HTTP listeners, to measure what a limiter costs.</summary>
+    public bool RateLimit { get; init; }
+
     /// <summary>Append the table to docs/performance.md under this heading (null: do not).</summary>
     public string? DocsHeading { get; init; }
 

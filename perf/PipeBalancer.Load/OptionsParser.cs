@@ -27,6 +27,8 @@ internal static class OptionsParser
                             pipebalancer, published with ./build.sh publish unless --skip-build)
                             instead of the JIT build
           --skip-build      use the existing Release build (or AOT executable) as it is
+          --rate-limit      one rate limiter on the balancer's HTTP listeners (by client address,
+                            a rate no run reaches): what a limiter costs, against a run without
           --write-docs [HEADING]
                             also append the table to docs/performance.md under a heading
                             (default: "Load run <UTC time>")
@@ -66,6 +68,9 @@ internal static class OptionsParser
                     break;
                 case "--skip-build":
                     options = options with { SkipBuild = true };
+                    break;
+                case "--rate-limit":
+                    options = options with { RateLimit = true };
                     break;
                 case "--write-docs":
                     if (!inline && i + 1 < args.Count && !args[i + 1].StartsWith('-') && Workloads.Find(args[i + 1]) is null)

@@ -151,6 +151,11 @@ internal static class ReportWriter
             sb.Append(" --aot");
         }
 
+        if (o.RateLimit)
+        {
+            sb.Append(" --rate-limit");
+        }
+
         return sb.ToString();
     }
 }

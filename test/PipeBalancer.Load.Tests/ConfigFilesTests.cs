@@ -35,6 +35,31 @@ public sealed class ConfigFilesTests
     }
 
     [Test]
+    public void BalancerConfig_WithRateLimit_HasOneClientIpLimiterOnTheHttpListeners()
+    {
+        var dir = Directory.CreateTempSubdirectory("pb-load-test-").FullName;
+        try
+        {
+            var (certificate, key, _) = SelfSignedCertificate.Write(dir);
+            var without = ConfigLoader.Parse(ConfigFiles.Balancer(Front, 41004, Backends, certificate, key));
+            var with = ConfigLoader.Parse(ConfigFiles.Balancer(Front, 41004, Backends, certificate, key, rateLimit: true));
+
+            Assert.That(with.Errors, Is.Empty, string.Join("; ", with.Errors));
+            var limiter = with.Config!.RateLimits.Single();
+            Assert.Multiple(() =>
+            {
+                Assert.That(without.Config!.RateLimits, Is.Empty);
+                Assert.That(limiter.Key.ToString(), Is.EqualTo("client-ip"));
+                Assert.That(limiter.Listeners, Is.EqualTo(new[] { "web", "secure" }));
+            });
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void Certificate_IsEcdsaP256_AndHaproxysFileHoldsCertificateThenKey()
     {
         var dir = Directory.CreateTempSubdirectory("pb-load-test-").FullName;

@@ -57,6 +57,16 @@ public sealed class OptionsParserTests
     }
 
     [Test]
+    public void RateLimit_IsOffUnlessAsked()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Parse("small").RateLimit, Is.False);
+            Assert.That(Parse("small", "--rate-limit").RateLimit, Is.True);
+        });
+    }
+
+    [Test]
     public void WriteDocs_TakesAnOptionalHeading_ButNotAWorkloadName()
     {
         Assert.Multiple(() =>

@@ -47,6 +47,13 @@ internal sealed class BalancerMetrics : IDisposable
         _meter.CreateObservableGauge("pipebalancer.config.generation", () => _state.Current.Generation, null,
             "1 for the configuration read at start, one more for each change applied since");
 
+        _meter.CreateObservableCounter("pipebalancer.ratelimit.requests", RateLimitRequests, "{request}",
+            "Requests (TCP: connections) a rate limiter let through or limited, by limiter and result");
+        _meter.CreateObservableUpDownCounter("pipebalancer.ratelimit.entries", () => PerLimiter(l => l.Table.Entries), "{key}",
+            "Keys a rate limiter's table holds now");
+        _meter.CreateObservableCounter("pipebalancer.ratelimit.evictions", () => PerLimiter(l => l.Table.Evictions), "{key}",
+            "Keys a rate limiter forgot to make room for new ones");
+
         _meter.CreateObservableCounter("pipebalancer.backend.requests", () => PerBackend(b => b.Requests), "{request}",
             "Requests sent to the backend");
         _meter.CreateObservableCounter("pipebalancer.backend.responses", BackendResponses, "{response}",
@@ -82,6 +89,16 @@ internal sealed class BalancerMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> PerBackend(Func<Backend, long> read) =>
         _state.Current.Backends.Backends.Select(b => new Measurement<long>(read(b), BackendTag(b)));
+
+    private IEnumerable<Measurement<long>> PerLimiter(Func<RateLimiting.RateLimiter, long> read) =>
+        _state.Current.RateLimits.All.Select(l => new Measurement<long>(read(l), new KeyValuePair<string, object?>("limiter", l.Config.Name)));
+
+    private IEnumerable<Measurement<long>> RateLimitRequests() =>
+        _state.Current.RateLimits.All.SelectMany(l => new[]
+        {
+            new Measurement<long>(l.Allowed, new("limiter", l.Config.Name), new("result", "allowed")),
+            new Measurement<long>(l.Limited, new("limiter", l.Config.Name), new("result", "limited")),
+        });
 
     private IEnumerable<Measurement<long>> Rejections() =>
         Enum.GetValues<RejectReason>()

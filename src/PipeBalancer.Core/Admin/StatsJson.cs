@@ -92,6 +92,8 @@ internal static class StatsJson
 
         json.WriteEndArray();
 
+        WriteRateLimits(json, snapshot.RateLimits);
+
         json.WriteStartObject("process");
         json.WriteNumber("workingSetBytes", Environment.WorkingSet);
         json.WriteNumber("allocatedBytes", GC.GetTotalAllocatedBytes(precise: false));
@@ -235,6 +237,34 @@ internal static class StatsJson
         {
             json.WriteNull(name);
         }
+    }
+
+    // Each limiter in force: what it counts by, where, and its counters since it was created
+    // (a reload that leaves it unchanged keeps them).
+    private static void WriteRateLimits(Utf8JsonWriter json, RateLimiting.RateLimiterSet limits)
+    {
+        json.WriteStartArray("rateLimits");
+        foreach (var limiter in limits.All)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", limiter.Config.Name);
+            json.WriteString("key", limiter.Config.Key.ToString());
+            json.WriteStartArray("listeners");
+            foreach (string listener in limiter.Config.Listeners)
+            {
+                json.WriteStringValue(listener);
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("allowed", limiter.Allowed);
+            json.WriteNumber("limited", limiter.Limited);
+            json.WriteNumber("entries", limiter.Table.Entries);
+            json.WriteNumber("capacity", limiter.Table.Capacity);
+            json.WriteNumber("evictions", limiter.Table.Evictions);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
     }
 }
 

@@ -32,6 +32,8 @@ internal sealed record BalancerConfig(
 
     /// <summary>The <c>proxyProtocol</c> section: the PROXY header sent to backends.</summary>
     public ProxyProtocolConfig ProxyProtocol { get; init; } = ProxyProtocolConfig.Default;
+    /// <summary>The <c>rateLimits</c> list: per-key token buckets on listeners.</summary>
+    public IReadOnlyList<RateLimitConfig> RateLimits { get; init; } = [];
 
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
@@ -48,6 +50,7 @@ internal sealed record BalancerConfig(
         Section("circuit", CircuitConfig.Schema, c => c.Circuit, (c, v) => c with { Circuit = v }),
         Section("retries", RetryConfig.Schema, c => c.Retries, (c, v) => c with { Retries = v }),
         Section("proxyProtocol", ProxyProtocolConfig.Schema, c => c.ProxyProtocol, (c, v) => c with { ProxyProtocol = v }),
+        new ListSetting<BalancerConfig, RateLimitConfig>("rateLimits", RateLimitConfig.Schema, c => c.RateLimits, (c, v) => c with { RateLimits = v }) { AllowEmpty = true },
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(

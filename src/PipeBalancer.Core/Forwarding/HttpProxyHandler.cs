@@ -4,12 +4,12 @@ using PipeBalancer.Runtime;
 namespace PipeBalancer.Forwarding;
 
 /// <summary>The Kestrel connection handler of an <c>http</c> listener: one <see cref="HttpProxySession"/> per client connection.</summary>
-internal sealed class HttpProxyHandler(ProxyState state) : ConnectionHandler
+internal sealed class HttpProxyHandler(ProxyState state, Configuration.ListenerConfig? listener = null) : ConnectionHandler
 {
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        using var session = new HttpProxySession(connection, state);
+        using var session = new HttpProxySession(connection, state, listener?.Name ?? "");
         state.Heartbeat.Add(session);
         state.Counters.Opened();
         try

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using PipeBalancer.Backends;
 using PipeBalancer.Http1;
+using PipeBalancer.RateLimiting;
 using PipeBalancer.Routing;
 using PipeBalancer.Runtime;
 
@@ -35,6 +36,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private readonly HttpExchange _exchange;
     private readonly BackendAttempt _attempt;
     private readonly int _requestScratchSize;
+    private readonly RateLimitStep _rateLimits;
 
     // A head that arrives split across pipe segments is copied here; rented on first need,
     // since most heads fit in one segment and an idle connection should cost little memory.
@@ -62,8 +64,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private int _accessMethodLength;
     private int _accessTargetLength;
 
-    public HttpProxySession(ConnectionContext connection, ProxyState state)
+    public HttpProxySession(ConnectionContext connection, ProxyState state, string listener = "")
     {
+        _rateLimits = new RateLimitStep(listener);
         _connection = connection;
         _state = state;
         _clientIn = connection.Transport.Input;
@@ -206,6 +209,17 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             var snapshot = _state.Current;
             var config = snapshot.Config;
             var bodyStart = buffer.GetPosition(consumed);
+            int retryAfter = _rateLimits.Check(snapshot, _request, _clientIpKey.AsSpan(0, _clientIpKeyLength));
+            if (retryAfter > 0)
+            {
+                if (!await AnswerRateLimitedAsync(buffer, bodyStart, retryAfter).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             var early = CheckBodyBeforeForwarding(buffer.Slice(bodyStart), config.Limits);
             if (early != RejectReason.None)
             {
@@ -402,37 +416,8 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         return RejectReason.None;
     }
 
-    private ReadOnlySpan<byte> RoutingKey(KeySource source)
-    {
-        switch (source.Kind)
-        {
-            case KeySourceKind.Path:
-                return KeyExtractor.FromTarget(_request.Target, includeQuery: false);
-            case KeySourceKind.PathQuery:
-                return KeyExtractor.FromTarget(_request.Target, includeQuery: true);
-            case KeySourceKind.Header:
-                int field = _request.Find(source.NameBytes.Span);
-                if (field >= 0)
-                {
-                    return _request.Value(field);
-                }
-
-                break;
-            case KeySourceKind.Cookie:
-                for (int i = 0; i < _request.FieldCount; i++)
-                {
-                    if (_request.Fields[i].Kind == FieldKind.Cookie &&
-                        KeyExtractor.TryGetCookie(_request.Value(i), source.NameBytes.Span, out var value))
-                    {
-                        return value;
-                    }
-                }
-
-                break;
-        }
-
-        return _clientIpKey.AsSpan(0, _clientIpKeyLength);
-    }
+    private ReadOnlySpan<byte> RoutingKey(KeySource source) =>
+        KeyExtractor.TryFromHead(_request, source, out var key) ? key : _clientIpKey.AsSpan(0, _clientIpKeyLength);
 
     private void KeepForAccessLog()
     {
@@ -459,6 +444,27 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), _accessRequest.AsSpan(0, _accessMethodLength),
                 _accessRequest.AsSpan(_accessMethodLength, _accessTargetLength), _request.IsHttp11, status, backend?.Config.Id, _requestStart);
         }
+    }
+
+    // 429 from the balancer; nothing reaches a backend. The connection stays open when HTTP lets
+    // it (keep-alive, and no body that would have to be read and thrown away first). False when it closes.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AnswerRateLimitedAsync(ReadOnlySequence<byte> buffer, SequencePosition bodyStart, int retryAfter)
+    {
+        bool keep = _request.KeepAlive && !_request.HasBody && !_closeRequested;
+        _clientIn.AdvanceTo(keep ? bodyStart : buffer.End);
+        _state.Counters.OwnResponse(429);
+        _rateLimits.LogLimited(_state.Logger, _connection.ConnectionId, retryAfter);
+        WriteAccessLog(429, null);
+        TooManyRequests.Write(_clientOut, retryAfter, close: !keep);
+        var flushed = await _clientOut.FlushAsync().ConfigureAwait(false);
+        if (!keep || flushed.IsCompleted)
+        {
+            await _clientOut.CompleteAsync().ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

@@ -13,7 +13,7 @@ namespace PipeBalancer.Forwarding;
 /// the backend's success, a failed one as its failure, and the walk goes on clockwise), and
 /// splices bytes both ways until both sides have closed, passing each half-close on.
 /// </summary>
-internal sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
+internal sealed class TcpProxyHandler(ProxyState state, Configuration.ListenerConfig? listener = null) : ConnectionHandler
 {
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -22,6 +22,14 @@ internal sealed class TcpProxyHandler(ProxyState state) : ConnectionHandler
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         var key = new byte[KeyExtractor.MaxClientIpKeyLength];
         int keyLength = KeyExtractor.WriteClientIp(address, key);
+        var limits = new RateLimiting.RateLimitStep(listener?.Name ?? "");
+        if (!limits.AdmitConnection(snapshot, key.AsSpan(0, keyLength)))
+        {
+            // Over a rate limit: closed at accept, before any backend is chosen.
+            limits.LogLimited(state.Logger, connection.ConnectionId, 0);
+            return;
+        }
+
         var attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         attempt.Begin(snapshot, snapshot.Backends.Router.HashKey(key.AsSpan(0, keyLength)));
         var upstream = await attempt.NextAsync(pooled: false).ConfigureAwait(false);

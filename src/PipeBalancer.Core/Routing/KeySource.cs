@@ -138,6 +138,47 @@ internal static class KeyExtractor
     }
 
     /// <summary>
+    /// The key bytes <paramref name="source"/> names in a parsed request head: the path (with or
+    /// without the query), a header field's value or a cookie's value. False when the request has
+    /// no such header or cookie, and for <c>client-ip</c>: the caller then uses the client address.
+    /// Routing and rate limiting both read their keys here.
+    /// </summary>
+    public static bool TryFromHead(Http1.RequestHead request, KeySource source, out ReadOnlySpan<byte> key)
+    {
+        switch (source.Kind)
+        {
+            case KeySourceKind.Path:
+                key = FromTarget(request.Target, includeQuery: false);
+                return true;
+            case KeySourceKind.PathQuery:
+                key = FromTarget(request.Target, includeQuery: true);
+                return true;
+            case KeySourceKind.Header:
+                int field = request.Find(source.NameBytes.Span);
+                if (field >= 0)
+                {
+                    key = request.Value(field);
+                    return true;
+                }
+
+                break;
+            case KeySourceKind.Cookie:
+                for (int i = 0; i < request.FieldCount; i++)
+                {
+                    if (request.Fields[i].Kind == Http1.FieldKind.Cookie && TryGetCookie(request.Value(i), source.NameBytes.Span, out key))
+                    {
+                        return true;
+                    }
+                }
+
+                break;
+        }
+
+        key = default;
+        return false;
+    }
+
+    /// <summary>
     /// Finds cookie <paramref name="name"/> in a Cookie field value (<c>a=1; b=2</c>, RFC 6265
     /// section 4.2.1), comparing names case-sensitively as browsers do.
     /// </summary>

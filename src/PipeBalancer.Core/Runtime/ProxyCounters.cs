@@ -65,6 +65,9 @@ internal sealed class ProxyCounters
         Interlocked.Increment(ref _ownResponses[StatusClasses.Of(status)]);
     }
 
+    /// <summary>A response the balancer made itself for another reason (429 over a rate limit).</summary>
+    internal void OwnResponse(int status) => Interlocked.Increment(ref _ownResponses[StatusClasses.Of(status)]);
+
     /// <summary>A TCP-mode connection that no backend could take (closed without a byte).</summary>
     internal void NoBackendForConnection() => Interlocked.Increment(ref _noBackend);
 

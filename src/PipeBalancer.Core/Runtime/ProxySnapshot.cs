@@ -1,5 +1,6 @@
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
+using PipeBalancer.RateLimiting;
 
 namespace PipeBalancer.Runtime;
 
@@ -22,6 +23,9 @@ internal sealed class ProxySnapshot
 
     /// <summary>1 for the configuration read at start, one more for each change applied since.</summary>
     public long Generation { get; }
+
+    /// <summary>The rate limiters, by listener.</summary>
+    public RateLimiterSet RateLimits { get; init; } = RateLimiterSet.Empty;
 
     /// <summary>Whether the admin API has changed the backends since the file was last applied.</summary>
     public bool ChangedAtRuntime { get; }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
 using PipeBalancer.Http1;
+using PipeBalancer.RateLimiting;
 
 using PipeBalancer.Forwarding;
 
@@ -27,7 +28,10 @@ internal sealed class ProxyState : IAsyncDisposable
     public ProxyState(BalancerConfig config, MemoryPool<byte> memoryPool, ILoggerFactory loggerFactory)
     {
         _backendLogger = loggerFactory.CreateLogger("PipeBalancer.Backends");
-        _current = new ProxySnapshot(config, new BackendSet(config, logger: _backendLogger), generation: 1, changedAtRuntime: false);
+        _current = new ProxySnapshot(config, new BackendSet(config, logger: _backendLogger), generation: 1, changedAtRuntime: false)
+        {
+            RateLimits = RateLimiterSet.Build(config.RateLimits, previous: null, TimeProvider.System),
+        };
         Logger = loggerFactory.CreateLogger("PipeBalancer.Forwarding");
 
         // Backpressure: a backend is read no further ahead of a slow client than this, so a
@@ -171,7 +175,11 @@ internal sealed class ProxyState : IAsyncDisposable
             backend.ChangedAtRuntime = runtimeEdit && (backend.ChangedAtRuntime || !before.Config.Backends.Contains(backend.Config));
         }
 
-        var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeEdit);
+        var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeEdit)
+        {
+            // Limiters whose settings did not change keep their buckets.
+            RateLimits = RateLimiterSet.Build(config.RateLimits, before.RateLimits, TimeProvider.System),
+        };
         _current = next;
         if (HealthSettingsChanged(before.Config, config))
         {

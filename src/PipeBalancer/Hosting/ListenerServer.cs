@@ -66,6 +66,7 @@ internal sealed class ListenerServer : IAsyncDisposable
         builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory));
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(BlockMemoryPoolFactory.Instance);
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(config);
         ListenOptions? bound = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

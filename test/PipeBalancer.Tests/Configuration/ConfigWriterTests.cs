@@ -78,6 +78,8 @@ public sealed class ConfigWriterTests
             {
                 "listeners" => root.GetProperty("listeners")[0],
                 "backends" => root.GetProperty("backends")[0],
+                // No rate limits by default: an empty list, no entry to fill in.
+                "rateLimits" => (JsonElement?)null,
                 _ when section.Heading.Contains('.', StringComparison.Ordinal) => (JsonElement?)null,
                 _ => root.GetProperty(section.Heading),
             };

@@ -59,7 +59,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     {
         var connection = new InMemoryConnection();
         var context = new TestConnectionContext(connection.ProxySide);
-        var handler = Task.Run(() => new HttpProxyHandler(State).OnConnectedAsync(context));
+        var handler = Task.Run(() => new HttpProxyHandler(State, State.Current.Config.Listeners[0]).OnConnectedAsync(context));
         return (connection.PeerSide, handler, context);
     }
 
@@ -68,7 +68,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     {
         var connection = new InMemoryConnection();
         var context = new TestConnectionContext(connection.ProxySide);
-        var handler = Task.Run(() => new TcpProxyHandler(State).OnConnectedAsync(context));
+        var handler = Task.Run(() => new TcpProxyHandler(State, State.Current.Config.Listeners[0]).OnConnectedAsync(context));
         return (connection.PeerSide, handler);
     }
 

@@ -4,9 +4,11 @@ using System.Text.Json;
 namespace PipeBalancer.Configuration;
 
 /// <summary>
-/// A required, non-empty array of objects (<c>listeners</c>, <c>backends</c>). Every entry is
-/// read even when an earlier one failed, so that one run reports every error; an entry that is
-/// not an object is left out, and the reader remembers each kept entry's path.
+/// An array of objects: non-empty unless <see cref="AllowEmpty"/> (<c>listeners</c>, <c>backends</c>
+/// must have entries, <c>rateLimits</c> may not). Every entry is read even when an earlier one
+/// failed, so that one run reports every error; an entry that is not an object is left out, and
+/// the reader remembers each kept entry's path (by the list's own path, so that a list inside a
+/// list entry has paths of its own).
 /// </summary>
 internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> schema, Func<T, IReadOnlyList<TEntry>> get, Func<T, IReadOnlyList<TEntry>, T> set)
     : Setting<T>(name)
@@ -15,13 +17,16 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
 {
     public ConfigSchema<TEntry> Schema { get; } = schema;
 
+    /// <summary>Whether an empty array (and no array at all) is valid.</summary>
+    public bool AllowEmpty { get; init; }
+
     // Entries may start from sections of the same object (a backend's health override from
     // the health section), so those are read first.
     public override bool ReadLast => true;
 
     public override string DocType => "array of objects";
 
-    public override string? DocDefault(T defaults) => null;
+    public override string? DocDefault(T defaults) => AllowEmpty ? "[]" : null;
 
     // The list's table describes one entry; the objects an entry holds are "name[].child".
     public override IEnumerable<DocumentedSection> Sections(string parent)
@@ -37,14 +42,14 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
     {
         var entries = new List<TEntry>();
         var paths = new List<string>();
-        reader.EntryPaths[Name] = paths;
+        reader.EntryPaths[path] = paths;
         if (value.ValueKind != JsonValueKind.Array)
         {
             reader.Walker.TypeError(path, "an array", value);
             return set(target, entries);
         }
 
-        if (value.GetArrayLength() == 0)
+        if (value.GetArrayLength() == 0 && !AllowEmpty)
         {
             reader.Walker.Error(path, "needs at least one entry");
         }
@@ -64,7 +69,8 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
             }
         }
 
-        return set(target, entries);
+        // An empty list is the shared empty array, as the records' defaults are: equal configurations stay equal.
+        return set(target, entries.Count == 0 ? Array.Empty<TEntry>() : entries);
     }
 
     public override void Check(T owner, string path, ConfigDraft draft, ConfigIssues issues)
@@ -72,7 +78,7 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
         var entries = get(owner);
         for (int i = 0; i < entries.Count; i++)
         {
-            SettingChecks.CheckObject(entries[i], Schema, draft.PathOf(Name, i), draft, issues, onlyWritten: false);
+            SettingChecks.CheckObject(entries[i], Schema, draft.PathOf(path, i), draft, issues, onlyWritten: false);
         }
     }
 

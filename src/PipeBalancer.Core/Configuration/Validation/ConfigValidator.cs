@@ -16,6 +16,7 @@ internal static class ConfigValidator
         BackendValidator.Validate(draft, issues);
         HealthValidator.Validate(draft, issues);
         ProxyProtocolValidator.Validate(draft, issues);
+        RateLimitValidator.Validate(draft, issues);
     }
 
     /// <summary>
