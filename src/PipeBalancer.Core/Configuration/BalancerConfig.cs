@@ -30,6 +30,12 @@ internal sealed record BalancerConfig(
     /// <summary>The <c>retries</c> section.</summary>
     public RetryConfig Retries { get; init; } = RetryConfig.Default;
 
+    /// <summary>The <c>tracing</c> section: trace context, spans, OTLP export.</summary>
+    public TracingConfig Tracing { get; init; } = TracingConfig.Default;
+
+    /// <summary>The <c>requestId</c> section.</summary>
+    public RequestIdConfig RequestId { get; init; } = RequestIdConfig.Default;
+
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
     [
@@ -44,6 +50,8 @@ internal sealed record BalancerConfig(
         Section("health", HealthConfig.Schema, c => c.Health, (c, v) => c with { Health = v }),
         Section("circuit", CircuitConfig.Schema, c => c.Circuit, (c, v) => c with { Circuit = v }),
         Section("retries", RetryConfig.Schema, c => c.Retries, (c, v) => c with { Retries = v }),
+        Section("tracing", TracingConfig.Schema, c => c.Tracing, (c, v) => c with { Tracing = v }),
+        Section("requestId", RequestIdConfig.Schema, c => c.RequestId, (c, v) => c with { RequestId = v }),
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(
