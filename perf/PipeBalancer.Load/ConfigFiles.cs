@@ -55,8 +55,14 @@ internal static class ConfigFiles
     /// lb.json: the ring on the path over the three backends (as the shipped lb.json), and three
     /// listeners: plain HTTP, HTTP behind TLS and TCP.
     /// </summary>
-    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key)
+    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key, bool tracing = false)
     {
+        // --tracing: every request gets a span, sent over OTLP/HTTP to the first nginx (whose
+        // `return 200` answers the POST), so the export's cost is in the balancer's CPU.
+        string tracingSection = tracing
+            ? string.Create(CultureInfo.InvariantCulture,
+                $$""", "tracing": { "enabled": true, "samplingRatio": 1, "otlpEndpoint": "http://127.0.0.1:{{backends[0]}}/v1/traces" }""")
+            : "";
         var servers = string.Join(", ", backends.Select((p, i) => string.Create(CultureInfo.InvariantCulture,
             $$"""{ "id": "s{{i + 1}}", "address": "127.0.0.1:{{p}}", "weight": 1 }""")));
         return string.Create(CultureInfo.InvariantCulture, $$"""
@@ -69,7 +75,7 @@ internal static class ConfigFiles
               ],
               "admin": { "address": "127.0.0.1:{{adminPort}}" },
               "routing": { "algorithm": "ring", "hash": "xxhash3", "virtualNodes": 160, "key": "path" },
-              "backends": [ {{servers}} ]
+              "backends": [ {{servers}} ]{{tracingSection}}
             }
 
             """);

@@ -27,6 +27,8 @@ internal static class OptionsParser
                             pipebalancer, published with ./build.sh publish unless --skip-build)
                             instead of the JIT build
           --skip-build      use the existing Release build (or AOT executable) as it is
+          --tracing         the balancer with tracing on: every request gets a span, exported
+                            over OTLP/HTTP (to the first nginx backend, which answers 200)
           --write-docs [HEADING]
                             also append the table to docs/performance.md under a heading
                             (default: "Load run <UTC time>")
@@ -63,6 +65,9 @@ internal static class OptionsParser
                     break;
                 case "--aot":
                     options = options with { Aot = true };
+                    break;
+                case "--tracing":
+                    options = options with { Tracing = true };
                     break;
                 case "--skip-build":
                     options = options with { SkipBuild = true };
