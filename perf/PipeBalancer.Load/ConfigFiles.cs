@@ -57,12 +57,19 @@ internal static class ConfigFiles
     /// rate limiter by client address on the HTTP listeners, at a rate no run reaches: every
     /// request pays for the lookup, none is refused.
     /// </summary>
-    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key, bool rateLimit = false)
+    public static string Balancer(FrontPorts front, int adminPort, IReadOnlyList<int> backends, string certificate, string key, bool rateLimit = false, bool tracing = false)
     {
         string limits = rateLimit
             ? """
               "rateLimits": [ { "name": "per-client", "listeners": [ "web", "secure" ], "key": "client-ip", "ratePerSecond": 1000000, "burst": 1000000 } ],
               """
+            : "";
+
+        // --tracing: every request gets a span, sent over OTLP/HTTP to the first nginx (whose
+        // `return 200` answers the POST), so the export's cost is in the balancer's CPU.
+        string tracingSection = tracing
+            ? string.Create(CultureInfo.InvariantCulture,
+                $$""", "tracing": { "enabled": true, "samplingRatio": 1, "otlpEndpoint": "http://127.0.0.1:{{backends[0]}}/v1/traces" }""")
             : "";
         var servers = string.Join(", ", backends.Select((p, i) => string.Create(CultureInfo.InvariantCulture,
             $$"""{ "id": "s{{i + 1}}", "address": "127.0.0.1:{{p}}", "weight": 1 }""")));
@@ -77,7 +84,7 @@ internal static class ConfigFiles
               "admin": { "address": "127.0.0.1:{{adminPort}}" },
               "routing": { "algorithm": "ring", "hash": "xxhash3", "virtualNodes": 160, "key": "path" },
               {{limits}}
-              "backends": [ {{servers}} ]
+              "backends": [ {{servers}} ]{{tracingSection}}
             }
 
             """);

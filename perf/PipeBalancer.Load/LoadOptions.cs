@@ -21,6 +21,9 @@ internal sealed record LoadOptions
     /// <summary>Measure the Native AOT executable instead of the JIT build.</summary>
     public bool Aot { get; init; }
 
+    /// <summary>Run the balancer with tracing on: every request recorded and its span exported over OTLP (to the first nginx backend, which answers 200).</summary>
+    public bool Tracing { get; init; }
+
     public bool SkipBuild { get; init; }
 
     /// <summary>Put one rate limiter (by client address, never reached) on the balancer's HTTP listeners, to measure what a limiter costs.</summary>

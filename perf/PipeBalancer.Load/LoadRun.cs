@@ -54,7 +54,7 @@ internal sealed class LoadRun(LoadOptions options, string root, RequiredTools to
         }
 
         var lbJson = Path.Combine(temp, "lb.json");
-        await File.WriteAllTextAsync(lbJson, ConfigFiles.Balancer(balancerFront, adminPort, backendPorts, certificate, key, options.RateLimit), cancel);
+        await File.WriteAllTextAsync(lbJson, ConfigFiles.Balancer(balancerFront, adminPort, backendPorts, certificate, key, options.RateLimit, options.Tracing), cancel);
         var haproxyCfg = Path.Combine(temp, "haproxy.cfg");
         await File.WriteAllTextAsync(haproxyCfg, ConfigFiles.Haproxy(haproxyFront, backendPorts, combined, HaproxyMaxConnections()), cancel);
 

@@ -29,6 +29,8 @@ internal static class OptionsParser
           --skip-build      use the existing Release build (or AOT executable) as it is
           --rate-limit      one rate limiter on the balancer's HTTP listeners (by client address,
                             a rate no run reaches): what a limiter costs, against a run without
+          --tracing         the balancer with tracing on: every request gets a span, exported
+                            over OTLP/HTTP (to the first nginx backend, which answers 200)
           --write-docs [HEADING]
                             also append the table to docs/performance.md under a heading
                             (default: "Load run <UTC time>")
@@ -65,6 +67,9 @@ internal static class OptionsParser
                     break;
                 case "--aot":
                     options = options with { Aot = true };
+                    break;
+                case "--tracing":
+                    options = options with { Tracing = true };
                     break;
                 case "--skip-build":
                     options = options with { SkipBuild = true };

@@ -35,6 +35,30 @@ public sealed class ConfigFilesTests
     }
 
     [Test]
+    public void BalancerConfigWithTracing_IsAccepted_AndExportsToTheFirstBackend()
+    {
+        var dir = Directory.CreateTempSubdirectory("pb-load-test-").FullName;
+        try
+        {
+            var (certificate, key, _) = SelfSignedCertificate.Write(dir);
+            var result = ConfigLoader.Parse(ConfigFiles.Balancer(Front, 41004, Backends, certificate, key, tracing: true));
+
+            Assert.That(result.Errors, Is.Empty, string.Join("; ", result.Errors));
+            var tracing = result.Config!.Tracing;
+            Assert.Multiple(() =>
+            {
+                Assert.That(tracing.Enabled, Is.True);
+                Assert.That(tracing.SamplingRatio, Is.EqualTo(1.0));
+                Assert.That(tracing.OtlpEndpoint, Is.EqualTo("http://127.0.0.1:42001/v1/traces"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void BalancerConfig_WithRateLimit_HasOneClientIpLimiterOnTheHttpListeners()
     {
         var dir = Directory.CreateTempSubdirectory("pb-load-test-").FullName;

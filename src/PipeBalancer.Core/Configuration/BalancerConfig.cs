@@ -32,8 +32,15 @@ internal sealed record BalancerConfig(
 
     /// <summary>The <c>proxyProtocol</c> section: the PROXY header sent to backends.</summary>
     public ProxyProtocolConfig ProxyProtocol { get; init; } = ProxyProtocolConfig.Default;
+
     /// <summary>The <c>rateLimits</c> list: per-key token buckets on listeners.</summary>
     public IReadOnlyList<RateLimitConfig> RateLimits { get; init; } = [];
+
+    /// <summary>The <c>tracing</c> section: trace context, spans, OTLP export.</summary>
+    public TracingConfig Tracing { get; init; } = TracingConfig.Default;
+
+    /// <summary>The <c>requestId</c> section.</summary>
+    public RequestIdConfig RequestId { get; init; } = RequestIdConfig.Default;
 
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
@@ -51,6 +58,8 @@ internal sealed record BalancerConfig(
         Section("retries", RetryConfig.Schema, c => c.Retries, (c, v) => c with { Retries = v }),
         Section("proxyProtocol", ProxyProtocolConfig.Schema, c => c.ProxyProtocol, (c, v) => c with { ProxyProtocol = v }),
         new ListSetting<BalancerConfig, RateLimitConfig>("rateLimits", RateLimitConfig.Schema, c => c.RateLimits, (c, v) => c with { RateLimits = v }) { AllowEmpty = true },
+        Section("tracing", TracingConfig.Schema, c => c.Tracing, (c, v) => c with { Tracing = v }),
+        Section("requestId", RequestIdConfig.Schema, c => c.RequestId, (c, v) => c with { RequestId = v }),
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(

@@ -12,8 +12,9 @@ namespace PipeBalancer.Forwarding;
 /// </summary>
 /// <remarks>
 /// Text: <c>2026-11-25T10:00:00.123Z 10.0.0.7 "GET /users/1 HTTP/1.1" 200 s1 0.412</c> (the last
-/// field is milliseconds from the request head to the end of the response). JSON lines carry
-/// the same fields: <c>time, client, method, target, version, status, backend, ms</c>.
+/// field is milliseconds from the request head to the end of the response; with request ids on,
+/// the request's id follows it). JSON lines carry
+/// the same fields: <c>time, client, method, target, version, status, backend, ms</c> (and <c>requestId</c>).
 /// </remarks>
 internal sealed class AccessLog : IAsyncDisposable
 {
@@ -46,10 +47,11 @@ internal sealed class AccessLog : IAsyncDisposable
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Appends one request's line.</summary>
-    public void Write(ReadOnlySpan<byte> client, ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, bool http11, int status, string? backend, long startTimestamp)
+    public void Write(ReadOnlySpan<byte> client, ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, bool http11, int status, string? backend, long startTimestamp,
+        ReadOnlySpan<byte> requestId = default)
     {
         Span<byte> line = stackalloc byte[MaxLine];
-        int length = Format(line, client, method, target, http11, status, backend, Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds);
+        int length = Format(line, client, method, target, http11, status, backend, Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds, requestId);
         lock (_lock)
         {
             if (_length + length > _current.Length)
@@ -77,12 +79,15 @@ internal sealed class AccessLog : IAsyncDisposable
         }
     }
 
-    private int Format(Span<byte> line, ReadOnlySpan<byte> client, ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, bool http11, int status, string? backend, double ms)
+    private int Format(Span<byte> line, ReadOnlySpan<byte> client, ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, bool http11, int status, string? backend, double ms,
+        ReadOnlySpan<byte> requestId)
     {
         // Targets longer than a line can hold are cut; the line stays one line.
-        if (target.Length > MaxLine - 512)
+        // (A request id, at most 200 visible characters, may take six bytes each when escaped.)
+        int room = MaxLine - 512 - 6 * requestId.Length;
+        if (target.Length > room)
         {
-            target = target[..(MaxLine - 512)];
+            target = target[..room];
         }
 
         var w = new LineWriter(line, _json);
@@ -113,6 +118,13 @@ internal sealed class AccessLog : IAsyncDisposable
 
             w.Ascii(",\"ms\":");
             w.Decimal(ms);
+            if (!requestId.IsEmpty)
+            {
+                w.Ascii(",\"requestId\":\"");
+                w.Escaped(requestId);
+                w.Ascii("\"");
+            }
+
             w.Ascii("}\n");
         }
         else
@@ -130,6 +142,12 @@ internal sealed class AccessLog : IAsyncDisposable
             w.Ascii(backend ?? "-");
             w.Ascii(" ");
             w.Decimal(ms);
+            if (!requestId.IsEmpty)
+            {
+                w.Ascii(" ");
+                w.Escaped(requestId);
+            }
+
             w.Ascii("\n");
         }
 

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.IO.Pipelines;
 using PipeBalancer.Configuration;
 using PipeBalancer.Http1;
+using PipeBalancer.Tracing;
 
 namespace PipeBalancer.Forwarding;
 
@@ -20,6 +21,12 @@ internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
     // A head is written into one span of at most one pool block; a bigger one spills over.
     private const int MaxHeadSpan = 4096;
 
+    /// <summary>
+    /// The trace context step of the request in progress (traceparent, tracestate, request id),
+    /// or null when tracing and request ids are off: then those fields pass through untouched.
+    /// </summary>
+    public RequestTracing? Tracing { get; set; }
+
     /// <summary>Writes <paramref name="request"/>'s head, edited, to <paramref name="pipe"/> (no flush).</summary>
     public void WriteRequest(PipeWriter pipe, RequestHead request, ForwardedHeadersConfig forwarded)
     {
@@ -33,6 +40,7 @@ internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
         int runEnd = -1;
         int forwardedFor = 0;
         int host = -1;
+        var tracing = Tracing;
         for (int i = 0; i < request.FieldCount; i++)
         {
             ref var f = ref request.Fields[i];
@@ -41,7 +49,8 @@ internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
                 (f.Kind == FieldKind.Host && !authority.IsEmpty) ||
                 (f.Kind == FieldKind.XForwardedFor && forwarded.For) ||
                 (f.Kind == FieldKind.XForwardedProto && forwarded.Proto) ||
-                (f.Kind == FieldKind.XForwardedHost && forwarded.Host);
+                (f.Kind == FieldKind.XForwardedHost && forwarded.Host) ||
+                (tracing is not null && tracing.Drops(request, i));
             forwardedFor += f.Kind == FieldKind.XForwardedFor ? 1 : 0;
             host = f.Kind == FieldKind.Host && host < 0 ? i : host;
             if (skip)
@@ -118,6 +127,7 @@ internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
             output.Write("\r\n"u8);
         }
 
+        tracing?.WriteFields(ref output);
         output.Write("\r\n"u8);
         output.Commit();
     }

@@ -10,6 +10,7 @@ using PipeBalancer.Http1;
 using PipeBalancer.RateLimiting;
 using PipeBalancer.Routing;
 using PipeBalancer.Runtime;
+using PipeBalancer.Tracing;
 
 namespace PipeBalancer.Forwarding;
 
@@ -35,6 +36,14 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private readonly RequestHead _request;
     private readonly HttpExchange _exchange;
     private readonly BackendAttempt _attempt;
+    private readonly HeadRewriter _rewriter;
+    private readonly bool _https;
+
+    // Trace context and request id; created when either is first on for this connection.
+    private RequestTracing? _tracing;
+
+    // The status the client got for the request in progress (0: none), for its span.
+    private int _answered;
     private readonly int _requestScratchSize;
     private readonly RateLimitStep _rateLimits;
 
@@ -84,9 +93,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
         _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIpKey);
         address.TryFormat(_clientIpText, out _clientIpTextLength);
-        bool https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
-        var rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), https);
-        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), rewriter);
+        _https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
+        _rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), _https);
+        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), _rewriter);
         _attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)
@@ -232,7 +241,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             _exchange.HoldHead(bodyStart);
             _exchange.Replay.Clear();
             var router = snapshot.Backends.Router;
-            _attempt.Begin(snapshot, router.HashKey(RoutingKey(config.Routing.Key)));
+            uint keyHash = router.HashKey(RoutingKey(config.Routing.Key));
+            _attempt.Begin(snapshot, keyHash);
+            BeginTracing(config, keyHash);
             _state.RetryBudget.Request();
             var outcome = ExchangeOutcome.BackendFailed;
             bool replaying = false;
@@ -277,7 +288,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             // 4. The end of the exchange: loop, or answer and close.
-            if (!await FinishAsync(outcome, connection is null).ConfigureAwait(false))
+            _answered = 0;
+            bool more = await FinishAsync(outcome, connection is null).ConfigureAwait(false);
+            _rewriter.Tracing?.End(_answered, outcome);
+            if (!more)
             {
                 return;
             }
@@ -287,6 +301,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     public void Dispose()
     {
         _closeRegistration.Dispose();
+        _tracing?.End(_answered, ExchangeOutcome.Abort);
         _exchange.Dispose();
         if (_requestScratch is not null)
         {
@@ -310,6 +325,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private async ValueTask<ExchangeOutcome> ExchangeAsync(BackendConnection connection, Configuration.BalancerConfig config, ReadOnlySequence<byte> buffered, bool replaying)
     {
         var backend = _attempt.Backend!;
+        _rewriter.Tracing?.OnExchange(backend);
         backend.Begin();
         _state.Counters.Request();
         bool keep = false;
@@ -439,10 +455,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     private void WriteAccessLog(int status, Backend? backend)
     {
+        _answered = status;
         if (_state.AccessLog is { } log && _accessRequest is not null)
         {
             log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), _accessRequest.AsSpan(0, _accessMethodLength),
-                _accessRequest.AsSpan(_accessMethodLength, _accessTargetLength), _request.IsHttp11, status, backend?.Config.Id, _requestStart);
+                _accessRequest.AsSpan(_accessMethodLength, _accessTargetLength), _request.IsHttp11, status, backend?.Config.Id, _requestStart,
+                _rewriter.Tracing is { } tracing ? tracing.RequestId : default);
         }
     }
 
@@ -465,6 +483,21 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         }
 
         return true;
+    }
+
+    // The trace context step, when tracing or request ids are on for this request (off, the
+    // head rewriter leaves those fields alone and nothing here allocates).
+    private void BeginTracing(Configuration.BalancerConfig config, uint keyHash)
+    {
+        if (!config.Tracing.Enabled && !config.RequestId.Enabled)
+        {
+            _rewriter.Tracing = null;
+            return;
+        }
+
+        _tracing ??= new RequestTracing(_state.TraceExport.Logger, _connection.ConnectionId, _https);
+        _tracing.Begin(_request, config, keyHash);
+        _rewriter.Tracing = _tracing;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

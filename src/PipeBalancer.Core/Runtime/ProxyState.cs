@@ -7,6 +7,7 @@ using PipeBalancer.Http1;
 using PipeBalancer.RateLimiting;
 
 using PipeBalancer.Forwarding;
+using PipeBalancer.Tracing;
 
 namespace PipeBalancer.Runtime;
 
@@ -57,7 +58,12 @@ internal sealed class ProxyState : IAsyncDisposable
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
         _loggerFactory = loggerFactory;
         Health = CreateHealthChecker(config, _current.Backends);
+        TraceExport = new TraceExport(loggerFactory.CreateLogger("PipeBalancer.Tracing"));
+        TraceExport.Apply(config.Tracing);
     }
+
+    /// <summary>The export of spans over OTLP (<c>tracing</c> section), rebuilt when its settings change.</summary>
+    public TraceExport TraceExport { get; }
 
     /// <summary>The share of requests that may be retries.</summary>
     public RetryBudget RetryBudget { get; }
@@ -181,6 +187,7 @@ internal sealed class ProxyState : IAsyncDisposable
             RateLimits = RateLimiterSet.Build(config.RateLimits, before.RateLimits, TimeProvider.System),
         };
         _current = next;
+        TraceExport.Apply(config.Tracing);
         if (HealthSettingsChanged(before.Config, config))
         {
             // New checks replace the old loops; each backend keeps its status meanwhile.
@@ -273,6 +280,7 @@ internal sealed class ProxyState : IAsyncDisposable
 
         Heartbeat.Dispose();
         LocalLimits.Dispose();
+        TraceExport.Dispose();
         if (AccessLog is not null)
         {
             await AccessLog.DisposeAsync().ConfigureAwait(false);

@@ -16,7 +16,7 @@ public sealed class AllocationTests
     private const int Warmup = 300;
     private const int Measured = 2000;
     private const int Rounds = 3;
-    private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
+    internal static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
 
     [TestCase("GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n\r\n", TestName = "Get_AllocatesNothingPerRequest")]
     [TestCase("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello-world", "hello-world", TestName = "PostWithContentLength_AllocatesNothingPerRequest")]
@@ -84,7 +84,7 @@ public sealed class AllocationTests
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask ExchangeAsync(IDuplexPipe client, byte[] request)
+    internal static async ValueTask ExchangeAsync(IDuplexPipe client, byte[] request)
     {
         await client.Output.WriteAsync(request);
         long remaining = Response.Length;
@@ -102,7 +102,7 @@ public sealed class AllocationTests
     }
 
     // Answers every request that ends with `end` with the same small response.
-    private static async Task ServeAsync(IDuplexPipe backend, byte[] end)
+    internal static async Task ServeAsync(IDuplexPipe backend, byte[] end)
     {
         var tail = new byte[end.Length];
         while (true)

@@ -17,6 +17,7 @@ internal static class ConfigValidator
         HealthValidator.Validate(draft, issues);
         ProxyProtocolValidator.Validate(draft, issues);
         RateLimitValidator.Validate(draft, issues);
+        TracingValidator.Validate(draft, issues);
     }
 
     /// <summary>
