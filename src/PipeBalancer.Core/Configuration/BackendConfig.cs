@@ -12,6 +12,12 @@ internal sealed record BackendConfig(string Id, HostPort Address, int Weight = 1
     /// <summary>This backend's health checks when <c>backends[i].health</c> overrides the <c>health</c> section, else null.</summary>
     public HealthConfig? Health { get; init; }
 
+    /// <summary>
+    /// The <c>discovery</c> group that found this backend through DNS, or null for an entry of
+    /// lb.json or of the admin API. Not a setting: such entries are made at run time.
+    /// </summary>
+    public string? Group { get; init; }
+
     internal static readonly ConfigSchema<BackendConfig> Schema = new(new(null!, null!),
     [
         new StringSetting<BackendConfig>("id", c => c.Id, (c, v) => c with { Id = v! }) { Required = true },

@@ -15,6 +15,12 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
 {
     public ConfigSchema<TEntry> Schema { get; } = schema;
 
+    /// <summary>Whether an empty array is read without an error (a validator judges it with the rest of the file).</summary>
+    public bool MayBeEmpty { get; init; }
+
+    /// <summary>Which entries the configuration is printed with (all when null): entries made at run time are left out.</summary>
+    public Func<TEntry, bool>? Printed { get; init; }
+
     // Entries may start from sections of the same object (a backend's health override from
     // the health section), so those are read first.
     public override bool ReadLast => true;
@@ -44,7 +50,7 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
             return set(target, entries);
         }
 
-        if (value.GetArrayLength() == 0)
+        if (value.GetArrayLength() == 0 && !MayBeEmpty)
         {
             reader.Walker.Error(path, "needs at least one entry");
         }
@@ -79,7 +85,7 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
     public override void Write(Utf8JsonWriter writer, T owner, bool redactSecrets)
     {
         writer.WriteStartArray(Name);
-        foreach (var entry in get(owner))
+        foreach (var entry in get(owner).Where(e => Printed?.Invoke(e) ?? true))
         {
             ConfigWriter.WriteObject(writer, entry, Schema, redactSecrets);
         }
