@@ -103,6 +103,7 @@ test_packages=(
   ca-certificates   # curl's certificate store
   procps            # kill(1): the functional tests signal the executable (SIGTERM, SIGUSR1, ...)
   git               # the build stamps the commit into `pipebalancer --version` (git rev-parse)
+  dnsmasq-base      # Discovery/DnsDiscoveryTests: a real DNS server (/usr/sbin/dnsmasq) serving the SRV records
 )
 
 test_prerequisites() {

@@ -62,10 +62,11 @@ public sealed class DiscoveryConfigTests
         }));
     }
 
-    [Test]
-    public void TheConfigurationInForce_PrintsTheGroup_NotTheBackendsItFound()
+    [TestCase("""[ { "group": "web", "name": "web.test", "port": 8080 } ]""")]
+    [TestCase("""[ { "group": "web", "srv": "_http._tcp.web.test", "resolver": "127.0.0.1:5353" } ]""")]
+    public void TheConfigurationInForce_PrintsTheGroup_NotTheBackendsItFound_AndReadsBack(string discovery)
     {
-        var config = Parse("""[ { "group": "web", "name": "web.test", "port": 8080 } ]""").Config!;
+        var config = Parse(discovery).Config!;
         var found = new BackendConfig("10.0.0.5-8080", new HostPort("10.0.0.5", 8080)) { Group = "web" };
         string json = ConfigWriter.ToJson(config with { Backends = [found] }, redactSecrets: true);
         var reread = ConfigLoader.Parse(json);

@@ -19,7 +19,7 @@ internal static class DiscoveryValidator
                 EntryRules.CheckUnique(names, group.Group, path, "group", group.Group, issues);
             }
 
-            CheckLookup(draft, group, path, issues);
+            CheckLookup(group, path, issues);
             if (group.Resolver is { } resolver)
             {
                 if (resolver.IPAddress is null)
@@ -39,7 +39,7 @@ internal static class DiscoveryValidator
         }
     }
 
-    private static void CheckLookup(ConfigDraft draft, DiscoveryConfig group, string path, ConfigIssues issues)
+    private static void CheckLookup(DiscoveryConfig group, string path, ConfigIssues issues)
     {
         if (group.Srv is null && group.Name is null)
         {
@@ -56,12 +56,17 @@ internal static class DiscoveryValidator
         if (group.Srv is { } srv)
         {
             CheckDnsName(srv, path + ".srv", issues);
-            foreach (string fromRecords in (string[])["port", "weight"])
+            // Judged by value, not by presence: the printed configuration fills in the defaults
+            // (port 0, weight 1) and must read back.
+            var defaults = DiscoveryConfig.Schema.Defaults;
+            if (group.Port != defaults.Port)
             {
-                if (draft.IsWritten(path + "." + fromRecords))
-                {
-                    issues.Error(path + "." + fromRecords, "comes from each SRV record; leave it out with \"srv\"");
-                }
+                issues.Error(path + ".port", "comes from each SRV record; leave it out with \"srv\"");
+            }
+
+            if (group.Weight != defaults.Weight)
+            {
+                issues.Error(path + ".weight", "comes from each SRV record; leave it out with \"srv\"");
             }
         }
         else
