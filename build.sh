@@ -105,6 +105,7 @@ test_packages=(
   git               # the build stamps the commit into `pipebalancer --version` (git rev-parse)
   haproxy           # ProxyProtocol/ProxyProtocolPeerTests: HAProxy sends PROXY headers (send-proxy) and takes them (accept-proxy)
   nginx-light       # ProxyProtocol/ProxyProtocolPeerTests: nginx takes PROXY headers (listen ... proxy_protocol)
+  dnsmasq-base      # Discovery/DnsDiscoveryTests: a real DNS server (/usr/sbin/dnsmasq) serving the SRV records
 )
 
 test_prerequisites() {

@@ -199,6 +199,11 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
                 return new ConfigResult(null, [new ConfigError("id", $"no server '{id}'")], []);
             }
 
+            if (Discovered(current, id) is { } refused)
+            {
+                return refused;
+            }
+
             if (current.Backends.Count == 1)
             {
                 return new ConfigResult(null, [new ConfigError("backends", "the last server cannot be removed; add another first")], []);
@@ -247,7 +252,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         var result = state.Edit(current =>
         {
             found = current.Backends.Any(b => b.Id == id);
-            return found ? ConfigLoader.SetWeight(current, id, body) : new ConfigResult(null, [], []);
+            return !found ? new ConfigResult(null, [], []) : Discovered(current, id) ?? ConfigLoader.SetWeight(current, id, body);
         }, out var applied);
         if (!found)
         {
@@ -289,6 +294,13 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         LogChange(id, drain ? "draining" : "undrained");
         await WriteServerAsync(context, 200, applied, id).ConfigureAwait(false);
     }
+
+    // A backend found through DNS is what its records say: it goes with its record, and its
+    // weight is the record's. Draining it is allowed (and kept while DNS still gives it).
+    private static ConfigResult? Discovered(BalancerConfig current, string id) =>
+        current.Backends.First(b => b.Id == id).Group is { } group
+            ? new ConfigResult(null, [new ConfigError("id", $"server '{id}' was found through DNS (discovery group '{group}'): change its DNS records instead, or drain it")], [])
+            : null;
 
     private void LogChange(string? id, string change)
     {

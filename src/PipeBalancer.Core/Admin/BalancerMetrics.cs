@@ -80,10 +80,35 @@ internal sealed class BalancerMetrics : IDisposable
             "The backend's routing weight");
         _meter.CreateObservableGauge("pipebalancer.backend.latency", Latency, "s",
             "Response-head latency over the last 60 seconds, by quantile (0.5, 0.9, 0.99)");
+        _meter.CreateObservableGauge("pipebalancer.discovery.targets", () => PerGroup(s => s.Targets.Count), "{target}",
+            "Targets in the discovery group's last known good set");
+        _meter.CreateObservableGauge("pipebalancer.discovery.age", DiscoveryAge, "s",
+            "Time since a DNS answer last confirmed the group's set");
+        _meter.CreateObservableGauge("pipebalancer.discovery.stale", () => PerGroup(s => s.Status == Discovery.GroupStatus.Current ? 0 : 1), null,
+            "1 while the group's lookups fail (or none has succeeded yet) and its last known set is kept");
+        _meter.CreateObservableCounter("pipebalancer.discovery.failed_lookups", () => PerGroup(s => s.Failures), "{lookup}",
+            "DNS lookups of the group that failed (timeout, SERVFAIL, REFUSED, NXDOMAIN, empty answer refused)");
     }
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
+
+    // Only groups that have had an answer: a group still pending has no set to be old.
+    private IEnumerable<Measurement<double>> DiscoveryAge()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var group in _state.Discovery.Groups)
+        {
+            if (group.Read(s => s.Age(now)) is { } age)
+            {
+                yield return new Measurement<double>(age.TotalSeconds, new KeyValuePair<string, object?>("group", group.Config.Group));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<TValue>> PerGroup<TValue>(Func<Discovery.GroupState, TValue> read)
+        where TValue : struct =>
+        _state.Discovery.Groups.Select(g => new Measurement<TValue>(g.Read(read), new KeyValuePair<string, object?>("group", g.Config.Group)));
 
     private static KeyValuePair<string, object?> BackendTag(Backend b) => new("backend", b.Config.Id);
 

@@ -91,6 +91,10 @@ internal static class StatsJson
         }
 
         json.WriteEndArray();
+        if (snapshot.Config.Discovery.Count > 0)
+        {
+            Discovery.DiscoveryJson.Write(json, state.Discovery, DateTimeOffset.UtcNow);
+        }
 
         WriteRateLimits(json, snapshot.RateLimits);
 
@@ -138,6 +142,11 @@ internal static class StatsJson
         json.WriteStartObject();
         json.WriteString("id", entry.Id);
         json.WriteString("address", entry.Address.Text);
+        if (entry.Group is { } group)
+        {
+            json.WriteString("group", group);
+        }
+
         json.WriteNumber("weight", entry.Weight);
         json.WriteBoolean("runtime", backend.ChangedAtRuntime);
         json.WriteBoolean("draining", asApplied?.Drain ?? backend.Draining);

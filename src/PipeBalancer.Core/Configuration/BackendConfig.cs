@@ -20,6 +20,12 @@ internal sealed record BackendConfig(string Id, HostPort Address, int Weight = 1
     /// <summary>The header it is sent, given the <c>proxyProtocol</c> section in force.</summary>
     public ProxySend SendsProxy(ProxyProtocolConfig section) => ProxyProtocol == ProxySend.Inherit ? section.Send : ProxyProtocol;
 
+    /// <summary>
+    /// The <c>discovery</c> group that found this backend through DNS, or null for an entry of
+    /// lb.json or of the admin API. Not a setting: such entries are made at run time.
+    /// </summary>
+    public string? Group { get; init; }
+
     internal static readonly ConfigSchema<BackendConfig> Schema = new(new(null!, null!),
     [
         new StringSetting<BackendConfig>("id", c => c.Id, (c, v) => c with { Id = v! }) { Required = true },

@@ -42,13 +42,22 @@ internal sealed record BalancerConfig(
     /// <summary>The <c>requestId</c> section.</summary>
     public RequestIdConfig RequestId { get; init; } = RequestIdConfig.Default;
 
+    /// <summary>The <c>discovery</c> list: backend groups found through DNS (none by default).</summary>
+    public IReadOnlyList<DiscoveryConfig> Discovery { get; init; } = [];
+
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
     [
         new ListSetting<BalancerConfig, ListenerConfig>("listeners", ListenerConfig.Schema, c => c.Listeners, (c, v) => c with { Listeners = v }) { Required = true },
         Section("admin", AdminConfig.Schema, c => c.Admin, (c, v) => c with { Admin = v }),
         Section("routing", RoutingConfig.Schema, c => c.Routing, (c, v) => c with { Routing = v }),
-        new ListSetting<BalancerConfig, BackendConfig>("backends", BackendConfig.Schema, c => c.Backends, (c, v) => c with { Backends = v }) { Required = true },
+        // Required unless discovery gives backends (BackendValidator says so); the backends found
+        // through DNS are printed as their discovery entry, not as backends.
+        new ListSetting<BalancerConfig, BackendConfig>("backends", BackendConfig.Schema, c => c.Backends, (c, v) => c with { Backends = v })
+        {
+            AllowEmpty = true,
+            Printed = b => b.Group is null,
+        },
         Section("limits", LimitsSettings.Schema, c => c.Limits, (c, v) => c with { Limits = v }),
         Section("timeouts", TimeoutConfig.Schema, c => c.Timeouts, (c, v) => c with { Timeouts = v }),
         Section("forwardedHeaders", ForwardedHeadersConfig.Schema, c => c.ForwardedHeaders, (c, v) => c with { ForwardedHeaders = v }),
@@ -60,6 +69,7 @@ internal sealed record BalancerConfig(
         new ListSetting<BalancerConfig, RateLimitConfig>("rateLimits", RateLimitConfig.Schema, c => c.RateLimits, (c, v) => c with { RateLimits = v }) { AllowEmpty = true },
         Section("tracing", TracingConfig.Schema, c => c.Tracing, (c, v) => c with { Tracing = v }),
         Section("requestId", RequestIdConfig.Schema, c => c.RequestId, (c, v) => c with { RequestId = v }),
+        new ListSetting<BalancerConfig, DiscoveryConfig>("discovery", DiscoveryConfig.Schema, c => c.Discovery, (c, v) => c with { Discovery = v }) { AllowEmpty = true },
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(

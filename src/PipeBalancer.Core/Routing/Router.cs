@@ -12,9 +12,9 @@ internal abstract class Router
     /// <summary>Largest server count a table holds: indexes are stored as 16-bit numbers.</summary>
     public const int MaxServers = ushort.MaxValue;
 
-    private protected Router(IReadOnlyList<BackendConfig> servers, HashFunction hash)
+    private protected Router(IReadOnlyList<BackendConfig> servers, HashFunction hash, bool mayBeEmpty = false)
     {
-        if (servers.Count is 0 or > MaxServers)
+        if ((servers.Count == 0 && !mayBeEmpty) || servers.Count > MaxServers)
         {
             throw new ArgumentOutOfRangeException(nameof(servers), servers.Count, $"a routing table needs 1..{MaxServers} servers");
         }
@@ -48,7 +48,7 @@ internal abstract class Router
     /// only to it. Maglev, round robin and least connections scale the server's weight instead.
     /// </param>
     public static Router Create(RoutingConfig routing, IReadOnlyList<BackendConfig> servers, Random? random = null, IReadOnlyList<double>? shares = null) =>
-        routing.Algorithm switch
+        servers.Count == 0 ? new EmptyRouter(routing) : routing.Algorithm switch
         {
             RoutingAlgorithm.Ring => HashRing.Build(servers, routing.Hash, routing.VirtualNodes, shares),
             RoutingAlgorithm.RingBounded => BoundedLoadRing.Build(servers, routing.Hash, routing.VirtualNodes, routing.LoadFactor, shares),

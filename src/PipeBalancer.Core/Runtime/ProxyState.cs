@@ -3,6 +3,7 @@ using System.Buffers;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
+using PipeBalancer.Discovery;
 using PipeBalancer.Http1;
 using PipeBalancer.RateLimiting;
 
@@ -60,10 +61,14 @@ internal sealed class ProxyState : IAsyncDisposable
         Health = CreateHealthChecker(config, _current.Backends);
         TraceExport = new TraceExport(loggerFactory.CreateLogger("PipeBalancer.Tracing"));
         TraceExport.Apply(config.Tracing);
+        Discovery = new DiscoveryService(this, loggerFactory.CreateLogger("PipeBalancer.Discovery"), TimeProvider.System, Random.Shared);
     }
 
     /// <summary>The export of spans over OTLP (<c>tracing</c> section), rebuilt when its settings change.</summary>
     public TraceExport TraceExport { get; }
+
+    /// <summary>The backends found through DNS (<c>discovery</c>): started by the host before the listeners open.</summary>
+    public DiscoveryService Discovery { get; internal set; }
 
     /// <summary>The share of requests that may be retries.</summary>
     public RetryBudget RetryBudget { get; }
@@ -132,9 +137,33 @@ internal sealed class ProxyState : IAsyncDisposable
     /// </summary>
     public ProxySnapshot Apply(BalancerConfig config, bool runtimeEdit)
     {
+        ProxySnapshot applied;
         lock (_applyLock)
         {
-            return ApplyLocked(config, runtimeEdit);
+            // The groups that remain keep the backends they found.
+            applied = ApplyLocked(Discovery.Expand(config), runtimeEdit);
+        }
+
+        Discovery.Reconcile(applied.Config.Discovery);
+        return applied;
+    }
+
+    /// <summary>
+    /// Applies a change of the backends found through DNS, made by <paramref name="merge"/> from
+    /// the configuration in force under the same lock as every other change: whether the admin
+    /// API changed the configuration stays as it was. Nothing is applied when the backends are
+    /// the same.
+    /// </summary>
+    public void ApplyDiscovered(Func<BalancerConfig, BalancerConfig> merge)
+    {
+        lock (_applyLock)
+        {
+            var current = _current.Config;
+            var merged = merge(current);
+            if (_disposed == 0 && !merged.Backends.SequenceEqual(current.Backends))
+            {
+                ApplyLocked(merged, _current.ChangedAtRuntime, discovered: true);
+            }
         }
     }
 
@@ -170,7 +199,7 @@ internal sealed class ProxyState : IAsyncDisposable
         }
     }
 
-    private ProxySnapshot ApplyLocked(BalancerConfig config, bool runtimeEdit)
+    private ProxySnapshot ApplyLocked(BalancerConfig config, bool runtimeEdit, bool discovered = false)
     {
         var before = _current;
         var set = new BackendSet(config, previous: before.Backends, retired: _retired, logger: _backendLogger);
@@ -178,7 +207,10 @@ internal sealed class ProxyState : IAsyncDisposable
         foreach (var backend in set.Backends)
         {
             // A file reload replaces every runtime change; an edit marks the entries it added or changed.
-            backend.ChangedAtRuntime = runtimeEdit && (backend.ChangedAtRuntime || !before.Config.Backends.Contains(backend.Config));
+            // A change found through DNS marks nothing.
+            backend.ChangedAtRuntime = discovered
+                ? backend.ChangedAtRuntime
+                : runtimeEdit && (backend.ChangedAtRuntime || !before.Config.Backends.Contains(backend.Config));
         }
 
         var next = new ProxySnapshot(config, set, before.Generation + 1, runtimeEdit)
@@ -273,6 +305,7 @@ internal sealed class ProxyState : IAsyncDisposable
             return;
         }
 
+        await Discovery.DisposeAsync().ConfigureAwait(false);
         if (Health is not null)
         {
             await Health.DisposeAsync().ConfigureAwait(false);

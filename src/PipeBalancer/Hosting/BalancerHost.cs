@@ -105,6 +105,8 @@ internal sealed class BalancerHost : IAsyncDisposable
             throw new CannotBindException($"admin address {State.Current.Config.Admin.Address}", e);
         }
 
+        // Backends found through DNS are in force before the first request (or the group is empty and keeps trying).
+        await State.Discovery.StartAsync(cancellationToken).ConfigureAwait(false);
         foreach (var listener in State.Current.Config.Listeners)
         {
             var server = ListenerServer.Create(listener, State, _loggerFactory, out string? error)

@@ -43,7 +43,8 @@ public sealed class ConfigEndpointTests
             Assert.That(withToken.Errors, Is.Empty);
             Assert.That(withToken.Config!.Backends, Is.EqualTo(inForce.Backends));
             Assert.That(withToken.Config.Listeners, Is.EqualTo(inForce.Listeners));
-            Assert.That(withToken.Config with { Listeners = inForce.Listeners, Backends = inForce.Backends, Admin = inForce.Admin, Routing = inForce.Routing },
+            Assert.That(withToken.Config.Discovery, Is.EqualTo(inForce.Discovery));
+            Assert.That(withToken.Config with { Listeners = inForce.Listeners, Backends = inForce.Backends, Admin = inForce.Admin, Routing = inForce.Routing, Discovery = inForce.Discovery },
                 Is.EqualTo(inForce));
         });
     }

@@ -73,9 +73,10 @@ public sealed class ConfigWriterTests
         var missing = new List<string>();
         foreach (var section in DocumentedSection.All())
         {
-            // "listeners[].tls" and a backend's health are absent unless given.
+            // "listeners[].tls", a backend's health and discovery entries are absent unless given.
             var element = section.Heading switch
             {
+                "discovery" => (JsonElement?)null,
                 "listeners" => root.GetProperty("listeners")[0],
                 "backends" => root.GetProperty("backends")[0],
                 // No rate limits by default: an empty list, no entry to fill in.
@@ -155,6 +156,8 @@ public sealed class ConfigWriterTests
         Assert.That(actual.Routing with { Key = expected.Routing.Key }, Is.EqualTo(expected.Routing));
         Assert.That(actual.Routing.Key.ToString(), Is.EqualTo(expected.Routing.Key.ToString()));
         Assert.That(actual.Backends, Is.EqualTo(expected.Backends));
-        Assert.That(actual with { Listeners = expected.Listeners, Admin = expected.Admin, Routing = expected.Routing, Backends = expected.Backends }, Is.EqualTo(expected));
+        Assert.That(actual.Discovery, Is.EqualTo(expected.Discovery));
+        Assert.That(actual with { Listeners = expected.Listeners, Admin = expected.Admin, Routing = expected.Routing, Backends = expected.Backends, Discovery = expected.Discovery },
+            Is.EqualTo(expected));
     });
 }

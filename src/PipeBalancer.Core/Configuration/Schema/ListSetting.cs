@@ -20,6 +20,9 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
     /// <summary>Whether an empty array (and no array at all) is valid.</summary>
     public bool AllowEmpty { get; init; }
 
+    /// <summary>Which entries the configuration is printed with (all when null): entries made at run time are left out.</summary>
+    public Func<TEntry, bool>? Printed { get; init; }
+
     // Entries may start from sections of the same object (a backend's health override from
     // the health section), so those are read first.
     public override bool ReadLast => true;
@@ -85,7 +88,7 @@ internal sealed class ListSetting<T, TEntry>(string name, ConfigSchema<TEntry> s
     public override void Write(Utf8JsonWriter writer, T owner, bool redactSecrets)
     {
         writer.WriteStartArray(Name);
-        foreach (var entry in get(owner))
+        foreach (var entry in get(owner).Where(e => Printed?.Invoke(e) ?? true))
         {
             ConfigWriter.WriteObject(writer, entry, Schema, redactSecrets);
         }

@@ -3,12 +3,18 @@ using PipeBalancer.Routing;
 
 namespace PipeBalancer.Configuration;
 
-/// <summary>Backends: ids, unique ids and addresses, a port to connect to, and the size of the routing table they make.</summary>
+/// <summary>Backends: present unless discovery gives them, ids, unique ids and addresses, a port to connect to, and the size of the routing table they make.</summary>
 internal static class BackendValidator
 {
     public static void Validate(ConfigDraft draft, ConfigIssues issues)
     {
         var backends = draft.Config.Backends;
+        if (backends.Count == 0 && draft.Config.Discovery.Count == 0)
+        {
+            // Backends come from the list, from discovery, or both.
+            issues.Error("backends", draft.IsWritten("backends") ? "needs at least one entry" : "is required");
+        }
+
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         var addresses = new Dictionary<(string, int), string>();
         for (int i = 0; i < backends.Count; i++)

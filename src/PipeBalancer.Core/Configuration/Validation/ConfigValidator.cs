@@ -18,6 +18,7 @@ internal static class ConfigValidator
         ProxyProtocolValidator.Validate(draft, issues);
         RateLimitValidator.Validate(draft, issues);
         TracingValidator.Validate(draft, issues);
+        DiscoveryValidator.Validate(draft, issues);
     }
 
     /// <summary>
