@@ -103,6 +103,7 @@ test_packages=(
   ca-certificates   # curl's certificate store
   procps            # kill(1): the functional tests signal the executable (SIGTERM, SIGUSR1, ...)
   git               # the build stamps the commit into `pipebalancer --version` (git rev-parse)
+  etcd-server       # Cluster/EtcdClusterTests: a 3-member etcd on loopback holds the shared backends
 )
 
 test_prerequisites() {

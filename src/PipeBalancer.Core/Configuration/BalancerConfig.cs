@@ -30,6 +30,9 @@ internal sealed record BalancerConfig(
     /// <summary>The <c>retries</c> section.</summary>
     public RetryConfig Retries { get; init; } = RetryConfig.Default;
 
+    /// <summary>The <c>cluster</c> section: runtime backend state shared through etcd; null when absent.</summary>
+    public ClusterConfig? Cluster { get; init; }
+
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
     [
@@ -44,6 +47,7 @@ internal sealed record BalancerConfig(
         Section("health", HealthConfig.Schema, c => c.Health, (c, v) => c with { Health = v }),
         Section("circuit", CircuitConfig.Schema, c => c.Circuit, (c, v) => c with { Circuit = v }),
         Section("retries", RetryConfig.Schema, c => c.Retries, (c, v) => c with { Retries = v }),
+        new ObjectSetting<BalancerConfig, ClusterConfig>("cluster", ClusterConfig.Schema, c => c.Cluster, (c, v) => c with { Cluster = v }, _ => ClusterConfig.Schema.Defaults),
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(

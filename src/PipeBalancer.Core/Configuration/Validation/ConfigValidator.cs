@@ -15,6 +15,7 @@ internal static class ConfigValidator
         RoutingValidator.Validate(draft, issues);
         BackendValidator.Validate(draft, issues);
         HealthValidator.Validate(draft, issues);
+        ClusterValidator.Validate(draft, issues);
     }
 
     /// <summary>
