@@ -24,8 +24,9 @@ namespace PipeBalancer.Cluster;
 /// </summary>
 internal sealed class ClusterSync : IAsyncDisposable
 {
-    // Changes built again after losing the compare to another instance's, before giving up.
-    private const int MaxEditAttempts = 20;
+    // Changes built again after losing the compare to another instance's, before giving up:
+    // each round one contender wins, so this many changes made at once all get through.
+    private const int MaxEditAttempts = 64;
 
     private readonly ProxyState _state;
     private readonly ClusterConfig _config;
@@ -206,7 +207,8 @@ internal sealed class ClusterSync : IAsyncDisposable
                 return new ClusterEdit(result, applied);
             }
 
-            // Another instance changed the set first: apply it, then build the edit again on it.
+            // Another instance changed the set first: apply it, then build the edit again on it,
+            // after a short random pause so that the contenders do not collide again in step.
             var kvs = response.Responses[0].ResponseRange.Kvs;
             if (kvs.Count == 0)
             {
@@ -216,6 +218,8 @@ internal sealed class ClusterSync : IAsyncDisposable
             {
                 ApplyShared(kvs[0].ModRevision, kvs[0].Value.Memory);
             }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 + Math.Min(attempt, 10) * 5)), _time, cancellationToken).ConfigureAwait(false);
         }
 
         throw new EtcdUnavailableException($"the change lost the race to other instances' changes {MaxEditAttempts} times in a row; try again");
@@ -488,8 +492,9 @@ internal sealed class ClusterSync : IAsyncDisposable
                 await WatchOnceAsync(token).ConfigureAwait(false);
                 delay = TimeSpan.FromMilliseconds(100);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (Exception e) when (token.IsCancellationRequested && e is OperationCanceledException or RpcException or IOException)
             {
+                // Stopping: the stream ends as cancelled.
                 return;
             }
             catch (EtcdUnavailableException e)
@@ -620,8 +625,9 @@ internal sealed class ClusterSync : IAsyncDisposable
             {
                 await RegisterAsync(token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (Exception e) when (token.IsCancellationRequested && e is OperationCanceledException or RpcException or IOException)
             {
+                // Stopping: the stream ends as cancelled.
                 return;
             }
             catch (EtcdUnavailableException e)
