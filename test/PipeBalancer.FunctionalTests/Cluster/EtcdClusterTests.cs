@@ -175,6 +175,44 @@ public sealed class EtcdClusterTests
     }
 
     [Test, Order(4)]
+    public async Task FileReload_AppliesEverySectionButTheSharedBackends()
+    {
+        await using var trio = await StartTrioAsync();
+        string prefix = trio[0].State.Cluster!.Prefix;
+        string file = Path.Combine(Path.GetTempPath(), $"pipebalancer-cluster-{Guid.NewGuid():N}.json");
+        try
+        {
+            await File.WriteAllTextAsync(file, FileConfig(prefix, retries: 2, weightOfS1: 1));
+            var fromFile = await TestBalancer.StartFromFileAsync(file);
+            trio.Add(fromFile); // disposed with the trio
+            using (var added = await PostAsync(trio[0], "/api/servers", $$"""{ "id": "s4", "address": "127.0.0.1:{{_backends[3].Port}}" }"""))
+            {
+                Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            }
+
+            await ConvergeAsync(trio, config => config.Backends.Any(s => s.Id == "s4"));
+
+            // The file now says other retries and another weight for s1: the retries apply, the
+            // backends stay the shared ones (s4 included, s1 at weight 1).
+            await File.WriteAllTextAsync(file, FileConfig(prefix, retries: 0, weightOfS1: 9));
+            var result = await fromFile.Host.ReloadAsync("test");
+            Assert.That(result.Errors, Is.Empty);
+            var config = fromFile.State.Current.Config;
+            Assert.Multiple(() =>
+            {
+                Assert.That(config.Retries.Max, Is.EqualTo(0));
+                Assert.That(config.Backends.Select(b => b.Id), Is.EqualTo(new[] { "s1", "s2", "s3", "s4" }));
+                Assert.That(config.Backends[0].Weight, Is.EqualTo(1));
+                Assert.That(trio.Take(3).Select(t => t.State.Current.Config.Backends[0].Weight), Is.All.EqualTo(1), "a reload changes no other instance");
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test, Order(5)]
     public async Task HundredChanges_ConvergeOnEveryInstance()
     {
         await using var trio = await StartTrioAsync();
@@ -204,7 +242,7 @@ public sealed class EtcdClusterTests
             $"etcd convergence over 100 changes (admin call sent to all three applied): p50 {converged[49]:F1} ms, p99 {converged[98]:F1} ms, max {converged[99]:F1} ms"));
     }
 
-    [Test, Order(5)]
+    [Test, Order(6)]
     public async Task InstanceCutOffWhileHistoryIsCompacted_ReadsEverythingAgain()
     {
         // The third instance talks to member 2 only: killing it cuts that instance off.
@@ -229,7 +267,7 @@ public sealed class EtcdClusterTests
         Assert.That(load.Failures, Is.Empty);
     }
 
-    [Test, Order(6)]
+    [Test, Order(7)]
     public async Task EtcdLeaderKilled_ThenEveryMember_RoutingGoesOn_ChangesGet503_AndInstancesCatchUp()
     {
         await using var trio = await StartTrioAsync();
@@ -301,6 +339,21 @@ public sealed class EtcdClusterTests
             Assert.That(load.Succeeded, Is.GreaterThan(0));
         });
     }
+
+    private string FileConfig(string prefix, int retries, int weightOfS1) => $$"""
+        {
+          "listeners": [ { "name": "web", "address": "127.0.0.1:0" } ],
+          "admin": { "address": "127.0.0.1:0" },
+          "health": { "enabled": false },
+          "retries": { "max": {{retries}} },
+          "backends": [
+            { "id": "s1", "address": "127.0.0.1:{{_backends[0].Port}}", "weight": {{weightOfS1}} },
+            { "id": "s2", "address": "127.0.0.1:{{_backends[1].Port}}" },
+            { "id": "s3", "address": "127.0.0.1:{{_backends[2].Port}}" }
+          ],
+          "cluster": { "endpoints": [ {{string.Join(", ", _etcd.Endpoints.Select(e => $"\"{e}\""))}} ], "prefix": "{{prefix}}", "name": "lb-file", "leaseTtlSeconds": 3, "requestTimeoutMs": 1000 }
+        }
+        """;
 
     // Three balancers over s1..s3 sharing a fresh prefix; with thirdOnlyOn, the third talks to that member alone.
     private async Task<Trio> StartTrioAsync(int? thirdOnlyOn = null)
