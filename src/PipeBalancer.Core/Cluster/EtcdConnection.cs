@@ -34,6 +34,11 @@ internal sealed class EtcdConnection : IDisposable
         {
             HttpHandler = CreateHandler(config, clientCertificates, authority),
             DisposeHttpClient = true,
+
+            // gRPC waits up to 120 s between attempts to reach a member that was down; the
+            // balancer wants to see etcd back within a couple of seconds.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(2),
         }))];
     }
 
