@@ -106,6 +106,7 @@ test_packages=(
   haproxy           # ProxyProtocol/ProxyProtocolPeerTests: HAProxy sends PROXY headers (send-proxy) and takes them (accept-proxy)
   nginx-light       # ProxyProtocol/ProxyProtocolPeerTests: nginx takes PROXY headers (listen ... proxy_protocol)
   dnsmasq-base      # Discovery/DnsDiscoveryTests: a real DNS server (/usr/sbin/dnsmasq) serving the SRV records
+  etcd-server       # Cluster/EtcdClusterTests: a 3-member etcd on loopback holds the shared backends
 )
 
 test_prerequisites() {

@@ -23,6 +23,7 @@ internal static class Cli
           pipebalancer validate [PATH] [--print]   check a config, print every error; exit 0 or 2;
                                                    --print: the config in force, defaults filled in
           pipebalancer route [--config PATH]       read keys on stdin, print key<TAB>backend
+                   [--from URL]                    ... as the running balancer at URL routes them
           pipebalancer ring [--config PATH] [--keys N] [--json]
                                                    each backend's share of the hash space and
                                                    of N synthetic keys, and keys moved on removal

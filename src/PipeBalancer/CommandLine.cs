@@ -30,6 +30,9 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
     /// <summary><c>validate --print</c>: the configuration in force, every default filled in, on stdout.</summary>
     public bool Print { get; init; }
 
+    /// <summary><c>route --from URL</c>: the admin API whose routing and backends to use instead of a file.</summary>
+    public string? From { get; init; }
+
     /// <summary>For <see cref="Command"/> <c>help</c>: the command whose help is asked for, or null for the overview.</summary>
     public string? HelpTopic { get; init; }
 
@@ -54,6 +57,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
         string? accessLogFile = null;
         string? special = null;
         string? helpTopic = null;
+        string? from = null;
         int i = 0;
         if (args.Length > 0 && !args[0].StartsWith('-'))
         {
@@ -202,6 +206,19 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
                 case "--print":
                     print = true;
                     break;
+                case "--from":
+                    if (!TryValue(args, ref i, out from, out error))
+                    {
+                        return false;
+                    }
+
+                    if (!Uri.TryCreate(from, UriKind.Absolute, out var fromUri) || fromUri.Scheme is not ("http" or "https"))
+                    {
+                        error = $"--from needs the admin API's URL, like http://127.0.0.1:9090, got '{from}'";
+                        return false;
+                    }
+
+                    break;
                 case "--address":
                     if (!TryValue(args, ref i, out address, out error))
                     {
@@ -221,6 +238,12 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
             }
         }
 
+        if (from is not null && config is not null)
+        {
+            error = $"{command}: --from and --config both say where the backends come from; give one";
+            return false;
+        }
+
         if (logFile is not null && logFile == accessLogFile)
         {
             error = $"--log-file and --access-log-file name the same file '{logFile}'";
@@ -237,6 +260,7 @@ internal sealed record CommandLine(string Command, string ConfigPath, int Keys, 
             AccessLogFile = accessLogFile,
             HelpTopic = helpTopic,
             Print = print,
+            From = from,
         };
         return true;
     }

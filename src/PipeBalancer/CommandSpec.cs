@@ -22,6 +22,7 @@ internal sealed record CommandSpec(string Name, string Usage, string Summary, st
         ("--keys N", "synthetic keys (default: 100000)"),
         ("--json", "the report as JSON"),
         ("--print", "print the configuration in force as JSON, every default filled in (admin.token redacted)"),
+        ("--from URL", "the routing and backends of a running balancer, read from its admin API\n                          (e.g. http://127.0.0.1:9090) instead of a file"),
         ("--address HOST:PORT", "where the sample backend listens"),
         ("--id ID", "its id, in its answers"),
     ];
@@ -40,9 +41,9 @@ internal sealed record CommandSpec(string Name, string Usage, string Summary, st
         ["-c", "--config", "--print"]);
 
     public static readonly CommandSpec Route = new("route",
-        "pipebalancer route [--config PATH]",
-        "Reads one key per line on stdin and prints key<TAB>backend: where the configured routing\nsends it with every backend healthy.",
-        null, ["-c", "--config"]);
+        "pipebalancer route [--config PATH] [--from URL]",
+        "Reads one key per line on stdin and prints key<TAB>backend: where the configured routing\nsends it with every backend healthy. With --from, the routing and backends in force in the\nbalancer whose admin API is at URL: run it against each instance to check they place keys alike.",
+        null, ["-c", "--config", "--from"]);
 
     public static readonly CommandSpec Ring = new("ring",
         "pipebalancer ring [--config PATH] [--keys N] [--json]",
@@ -100,7 +101,7 @@ internal sealed record CommandSpec(string Name, string Usage, string Summary, st
         {
             "serve" or "demo" => "Exit codes: 0 stopped by a signal, 1 an address in use or a certificate that does not load,\n2 invalid configuration, 64 bad command line.",
             "validate" or "ring" => "Exit codes: 0 ok, 2 invalid configuration, 64 bad command line.",
-            "route" => "Exit codes: 0 ok, 1 a line that is not a key (or an algorithm without a key),\n2 invalid configuration, 64 bad command line.",
+            "route" => "Exit codes: 0 ok, 1 a line that is not a key (or an algorithm without a key, or an admin API\nthat cannot be read), 2 invalid configuration, 64 bad command line.",
             _ => "Exit codes: 0 stopped, 1 the address is in use, 64 bad command line.",
         });
         text.Append("\nMore: docs/cli.md\n");

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using PipeBalancer.Cluster;
 using PipeBalancer.Configuration;
 using PipeBalancer.Forwarding;
 using PipeBalancer.Runtime;
@@ -40,6 +41,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         routes.MapPost("/api/servers/{id}/drain", context => SetDrainAsync(context, drain: true));
         routes.MapPost("/api/servers/{id}/undrain", context => SetDrainAsync(context, drain: false));
         routes.MapPost("/api/reload", ReloadAsync);
+        routes.MapGet("/api/cluster", ClusterAsync);
         routes.MapGet("/api/config", context => JsonAsync(context, 200, json => ConfigWriter.Write(state.Current.Config, json, redactSecrets: true)));
     }
 
@@ -165,12 +167,16 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         }
 
         string? id = null;
-        var result = state.Edit(current =>
+        if (await EditAsync(context, "add", current =>
         {
             var added = ConfigLoader.AddBackend(current, body);
             id = added.Config?.Backends[^1].Id;
             return added;
-        }, out var applied);
+        }).ConfigureAwait(false) is not var (result, applied))
+        {
+            return;
+        }
+
         if (!result.IsValid)
         {
             await Problem.WriteAsync(context, 400, "Invalid server", "the server was not added; every error is listed with its JSON path", result.Errors).ConfigureAwait(false);
@@ -191,7 +197,7 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
 
         string id = RouteId(context);
         bool found = false;
-        var result = state.Edit(current =>
+        if (await EditAsync(context, $"remove {id}", current =>
         {
             found = current.Backends.Any(b => b.Id == id);
             if (!found)
@@ -210,7 +216,11 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
             }
 
             return new ConfigResult(current with { Backends = current.Backends.Where(b => b.Id != id).ToList() }, [], []);
-        });
+        }).ConfigureAwait(false) is not var (result, _))
+        {
+            return;
+        }
+
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -249,11 +259,15 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         }
 
         bool found = false;
-        var result = state.Edit(current =>
+        if (await EditAsync(context, $"weight of {id}", current =>
         {
             found = current.Backends.Any(b => b.Id == id);
             return !found ? new ConfigResult(null, [], []) : Discovered(current, id) ?? ConfigLoader.SetWeight(current, id, body);
-        }, out var applied);
+        }).ConfigureAwait(false) is not var (result, applied))
+        {
+            return;
+        }
+
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -278,13 +292,17 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
 
         string id = RouteId(context);
         bool found = false;
-        state.Edit(current =>
+        if (await EditAsync(context, (drain ? "drain " : "undrain ") + id, current =>
         {
             found = current.Backends.Any(b => b.Id == id);
             return found
                 ? new ConfigResult(current with { Backends = current.Backends.Select(b => b.Id == id ? b with { Drain = drain } : b).ToList() }, [], [])
                 : new ConfigResult(null, [], []);
-        }, out var applied);
+        }).ConfigureAwait(false) is not var (_, applied))
+        {
+            return;
+        }
+
         if (!found)
         {
             await UnknownServerAsync(context, id).ConfigureAwait(false);
@@ -301,6 +319,32 @@ internal sealed partial class AdminApi(ProxyState state, AdminConfig config, str
         current.Backends.First(b => b.Id == id).Group is { } group
             ? new ConfigResult(null, [new ConfigError("id", $"server '{id}' was found through DNS (discovery group '{group}'): change its DNS records instead, or drain it")], [])
             : null;
+
+    // Without a cluster section an edit is applied here alone. With one it is committed in etcd
+    // first; when etcd cannot be reached the answer is 503 and null comes back (answered).
+    private async Task<ClusterEdit?> EditAsync(HttpContext context, string change, Func<BalancerConfig, ConfigResult> edit)
+    {
+        if (state.Cluster is not { } cluster)
+        {
+            var result = state.Edit(edit, out var applied);
+            return new ClusterEdit(result, applied);
+        }
+
+        try
+        {
+            return await cluster.EditAsync(edit, change, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (EtcdUnavailableException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Problem.WriteAsync(context, 503, "Service Unavailable", "the change was not made: " + e.Message).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private Task ClusterAsync(HttpContext context) => state.Cluster is { } cluster
+        ? JsonAsync(context, 200, json => ClusterJson.WriteCluster(json, cluster, DateTimeOffset.UtcNow))
+        : Problem.WriteAsync(context, 404, "Not Found", "this balancer has no cluster section in lb.json: its backends and their changes are its own (see docs/scale-out.md)");
 
     private void LogChange(string? id, string change)
     {

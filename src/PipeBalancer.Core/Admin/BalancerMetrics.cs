@@ -54,6 +54,13 @@ internal sealed class BalancerMetrics : IDisposable
         _meter.CreateObservableCounter("pipebalancer.ratelimit.evictions", () => PerLimiter(l => l.Table.Evictions), "{key}",
             "Keys a rate limiter forgot to make room for new ones");
 
+        _meter.CreateObservableGauge("pipebalancer.cluster.stale", () => ClusterGauge(c => c.StaleSince is null ? 0L : 1L), null,
+            "1 while etcd is unreachable and the shared backends may be stale (only with a cluster section)");
+        _meter.CreateObservableGauge("pipebalancer.cluster.stale_since", () => ClusterGauge(c => c.StaleSince?.ToUnixTimeSeconds() ?? 0L), "s",
+            "Unix time since which etcd has been unreachable, 0 while it is reachable (only with a cluster section)");
+        _meter.CreateObservableGauge("pipebalancer.cluster.applied_revision", () => ClusterGauge(c => c.AppliedRevision), null,
+            "The etcd revision of the shared backends this instance routes on (only with a cluster section)");
+
         _meter.CreateObservableCounter("pipebalancer.backend.requests", () => PerBackend(b => b.Requests), "{request}",
             "Requests sent to the backend");
         _meter.CreateObservableCounter("pipebalancer.backend.responses", BackendResponses, "{response}",
@@ -109,6 +116,9 @@ internal sealed class BalancerMetrics : IDisposable
     private IEnumerable<Measurement<TValue>> PerGroup<TValue>(Func<Discovery.GroupState, TValue> read)
         where TValue : struct =>
         _state.Discovery.Groups.Select(g => new Measurement<TValue>(g.Read(read), new KeyValuePair<string, object?>("group", g.Config.Group)));
+
+    private IEnumerable<Measurement<long>> ClusterGauge(Func<Cluster.ClusterSync, long> read) =>
+        _state.Cluster is { } cluster ? [new Measurement<long>(read(cluster))] : [];
 
     private static KeyValuePair<string, object?> BackendTag(Backend b) => new("backend", b.Config.Id);
 

@@ -30,6 +30,12 @@ internal static class StatsJson
         json.WriteNumber("generation", snapshot.Generation);
         json.WriteBoolean("runtimeChanges", snapshot.ChangedAtRuntime);
         json.WriteBoolean("ready", IsReady(state));
+        if (state.Cluster is { } cluster)
+        {
+            json.WriteStartObject("cluster");
+            Cluster.ClusterJson.WriteStatus(json, cluster, DateTimeOffset.UtcNow);
+            json.WriteEndObject();
+        }
 
         var routing = snapshot.Config.Routing;
         json.WriteStartObject("routing");

@@ -45,6 +45,9 @@ internal sealed record BalancerConfig(
     /// <summary>The <c>discovery</c> list: backend groups found through DNS (none by default).</summary>
     public IReadOnlyList<DiscoveryConfig> Discovery { get; init; } = [];
 
+    /// <summary>The <c>cluster</c> section: runtime backend state shared through etcd; null when absent.</summary>
+    public ClusterConfig? Cluster { get; init; }
+
     // The sections in the order the reference lists them (and "expected one of" names them).
     internal static readonly ConfigSchema<BalancerConfig> Schema = new(new([], AdminConfig.Default, RoutingConfig.Default, []),
     [
@@ -70,6 +73,7 @@ internal sealed record BalancerConfig(
         Section("tracing", TracingConfig.Schema, c => c.Tracing, (c, v) => c with { Tracing = v }),
         Section("requestId", RequestIdConfig.Schema, c => c.RequestId, (c, v) => c with { RequestId = v }),
         new ListSetting<BalancerConfig, DiscoveryConfig>("discovery", DiscoveryConfig.Schema, c => c.Discovery, (c, v) => c with { Discovery = v }) { AllowEmpty = true },
+        new ObjectSetting<BalancerConfig, ClusterConfig>("cluster", ClusterConfig.Schema, c => c.Cluster, (c, v) => c with { Cluster = v }, _ => ClusterConfig.Schema.Defaults),
     ]);
 
     private static ObjectSetting<BalancerConfig, TSection> Section<TSection>(

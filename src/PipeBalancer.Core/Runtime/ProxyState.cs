@@ -101,6 +101,9 @@ internal sealed class ProxyState : IAsyncDisposable
     /// <summary>One line per proxied request, when <c>--access-log</c> is on; else null (and free).</summary>
     public AccessLog? AccessLog { get; init; }
 
+    /// <summary>The shared state through etcd when lb.json has a <c>cluster</c> section (set by the host), else null.</summary>
+    public Cluster.ClusterSync? Cluster { get; set; }
+
     /// <summary>Whether every listener is bound and accepting (set by the host).</summary>
     public bool Listening { get; set; }
 

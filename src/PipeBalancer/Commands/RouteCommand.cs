@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using PipeBalancer.Configuration;
 using PipeBalancer.Routing;
 
 namespace PipeBalancer.Commands;
@@ -9,14 +10,23 @@ namespace PipeBalancer.Commands;
 /// configured routing places it with every backend healthy. The line is what the request would
 /// carry: a request target for <c>path</c> and <c>path-query</c> (the query is cut for
 /// <c>path</c>), the field or cookie value for <c>header:</c> and <c>cookie:</c>, an IP address for
-/// <c>client-ip</c>.
+/// <c>client-ip</c>. With <c>--from URL</c> the routing and backends come from a running
+/// balancer's admin API instead of a file.
 /// </summary>
 internal static class RouteCommand
 {
     public static async Task<int> RunAsync(CommandLine line, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        var config = ConfigFile.Load(line.ConfigPath, stderr);
-        if (config is null)
+        BalancerConfig? config;
+        if (line.From is { } from)
+        {
+            (config, int code) = await RunningConfig.LoadAsync(from, stderr).ConfigureAwait(false);
+            if (config is null)
+            {
+                return code;
+            }
+        }
+        else if ((config = ConfigFile.Load(line.ConfigPath, stderr)) is null)
         {
             return Cli.ExitCodes.BadConfig;
         }

@@ -41,6 +41,10 @@ internal sealed class BalancerHost : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("PipeBalancer.Host");
         _configPath = configPath;
         State = new ProxyState(config, BlockMemoryPool.Shared, loggerFactory) { AccessLog = accessLog };
+        if (config.Cluster is { } cluster)
+        {
+            State.Cluster = new Cluster.ClusterSync(State, cluster, loggerFactory.CreateLogger("PipeBalancer.Cluster"));
+        }
         _admin = Admin.AdminApp.Build(State, config.Admin, Cli.Version, services => ProcessLifetime.Share(services, loggerFactory),
             configPath is null ? null : () => ReloadAsync("POST /api/reload"));
     }
@@ -103,6 +107,15 @@ internal sealed class BalancerHost : IAsyncDisposable
         catch (IOException e)
         {
             throw new CannotBindException($"admin address {State.Current.Config.Admin.Address}", e);
+        }
+
+        if (State.Cluster is { } cluster)
+        {
+            // Before any listener: the first request already routes on the shared backends.
+            var admin = AdminEndPoint;
+            string host = admin.Address.Equals(IPAddress.Any) || admin.Address.Equals(IPAddress.IPv6Any) ? Environment.MachineName : admin.ToString();
+            await cluster.StartAsync(admin.Address.Equals(IPAddress.Any) || admin.Address.Equals(IPAddress.IPv6Any) ? $"http://{host}:{admin.Port}" : $"http://{host}",
+                $"{Environment.MachineName}-{admin.Port}").ConfigureAwait(false);
         }
 
         // Backends found through DNS are in force before the first request (or the group is empty and keeps trying).
@@ -305,7 +318,22 @@ internal sealed class BalancerHost : IAsyncDisposable
             HostLog.ReloadWarning(_logger, "the admin section changed; it takes effect when the balancer restarts");
         }
 
-        State.Apply(config with { Admin = before.Admin }, runtimeEdit: false);
+        if (!SameCluster(before.Cluster, config.Cluster))
+        {
+            HostLog.ReloadWarning(_logger, "the cluster section changed; it takes effect when the balancer restarts");
+        }
+
+        var next = config with { Admin = before.Admin, Cluster = before.Cluster };
+        if (State.Cluster is { } cluster)
+        {
+            // The backends stay the shared ones; the file's seed an empty prefix only.
+            cluster.ApplyFile(next);
+        }
+        else
+        {
+            State.Apply(next, runtimeEdit: false);
+        }
+
         var timeout = TimeSpan.FromMilliseconds(config.Timeouts.ShutdownTimeoutMs);
         var names = config.Listeners.Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, old) in _listeners.ToArray())
@@ -353,6 +381,9 @@ internal sealed class BalancerHost : IAsyncDisposable
     private static bool SameAdmin(AdminConfig a, AdminConfig b) =>
         a.Address == b.Address && a.Token == b.Token && a.RateLimitPerSecond == b.RateLimitPerSecond && a.CorsOrigins.SequenceEqual(b.CorsOrigins) && a.AllowedHosts.SequenceEqual(b.AllowedHosts);
 
+    private static bool SameCluster(ClusterConfig? a, ClusterConfig? b) =>
+        a is null || b is null ? a == b : a.Endpoints.SequenceEqual(b.Endpoints) && a with { Endpoints = b.Endpoints } == b;
+
     private static bool SameAddress(HostPort a, HostPort b) => a.Port == b.Port && a.Port != 0 && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase);
 
     private static async Task StopAllAsync(List<ListenerServer> servers)
@@ -388,6 +419,12 @@ internal sealed class BalancerHost : IAsyncDisposable
         var timeout = TimeSpan.FromMilliseconds(timeoutMs);
         await Task.WhenAll(_listeners.Values.Select(l => l.StopAsync(timeout))).ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
+        if (State.Cluster is { } cluster)
+        {
+            // Leaves the list of instances at once (the lease is revoked).
+            await cluster.DisposeAsync().ConfigureAwait(false);
+        }
+
         using (var adminDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             await _admin.StopAsync(adminDeadline.Token).ConfigureAwait(false);
@@ -414,6 +451,11 @@ internal sealed class BalancerHost : IAsyncDisposable
         }
 
         await _admin.DisposeAsync().ConfigureAwait(false);
+        if (State.Cluster is { } cluster)
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+        }
+
         await State.DisposeAsync().ConfigureAwait(false);
         if (_ownsLoggerFactory)
         {

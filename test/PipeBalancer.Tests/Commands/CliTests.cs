@@ -300,6 +300,10 @@ public sealed class CliTests
     [TestCase(new[] { "validate", "a.json", "b.json" }, "validate: unexpected argument 'b.json' (the configuration file is already 'a.json')")]
     [TestCase(new[] { "validate", "a.json", "--config", "b.json" }, "validate: the configuration file is given twice")]
     [TestCase(new[] { "help", "frobnicate" }, "unknown command 'frobnicate'")]
+    [TestCase(new[] { "route", "--from", "http://127.0.0.1:9090", "--config", "lb.json" }, "route: --from and --config both say where the backends come from; give one")]
+    [TestCase(new[] { "route", "--from", "127.0.0.1:9090" }, "--from needs the admin API's URL, like http://127.0.0.1:9090, got '127.0.0.1:9090'")]
+    [TestCase(new[] { "route", "--from" }, "--from needs a value")]
+    [TestCase(new[] { "ring", "--from", "http://127.0.0.1:9090" }, "ring: unknown option '--from' (an option of route)")]
     [TestCase(new[] { "serve", "--log-file", "x.log", "--access-log-file", "x.log" }, "--log-file and --access-log-file name the same file 'x.log'")]
     public async Task OptionOfAnotherCommand_OrStrayArgument_IsRefusedWithSixtyFour(string[] args, string expected)
     {
@@ -309,6 +313,26 @@ public sealed class CliTests
             Assert.That(code, Is.EqualTo(64));
             Assert.That(stdout, Is.Empty);
             Assert.That(stderr, Does.Contain(expected));
+        });
+    }
+
+    [Test]
+    public async Task RouteFrom_AnAdminApiThatDoesNotAnswer_ExitsOneWithTheReason()
+    {
+        // A port nothing listens on: bound, read, closed.
+        int port;
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            port = ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+        }
+
+        var (code, stdout, stderr) = await RunWithInput("/a\n", "route", "--from", $"http://127.0.0.1:{port}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(stderr, Does.StartWith($"http://127.0.0.1:{port}/api/config: cannot read it: "));
         });
     }
 

@@ -19,6 +19,7 @@ internal static class ConfigValidator
         RateLimitValidator.Validate(draft, issues);
         TracingValidator.Validate(draft, issues);
         DiscoveryValidator.Validate(draft, issues);
+        ClusterValidator.Validate(draft, issues);
     }
 
     /// <summary>
