@@ -187,13 +187,13 @@ internal sealed class ClusterSync : IAsyncDisposable
             }
 
             var result = edit(current);
-            if (result.Config is not { } edited || edited.Backends.SequenceEqual(current.Backends))
+            if (result.Config is not { } edited || Listed(edited.Backends).SequenceEqual(Listed(current.Backends)))
             {
                 // Refused, or a change that changes nothing: nothing to write.
                 return new ClusterEdit(result, _state.Current);
             }
 
-            byte[] value = SharedBackends.Write(edited.Backends);
+            byte[] value = SharedBackends.Write(Listed(edited.Backends));
             var request = new TxnRequest();
             request.Compare.Add(new Compare { Key = _backendsKey, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = basedOn });
             request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _backendsKey, Value = ByteString.CopyFrom(value) } });
@@ -241,7 +241,7 @@ internal sealed class ClusterSync : IAsyncDisposable
                 return false;
             }
 
-            var shared = _state.Current.Config.Backends;
+            var shared = Listed(_state.Current.Config.Backends);
             _state.Apply(file with { Backends = shared }, runtimeEdit: true);
             bool differ = !file.Backends.SequenceEqual(shared);
             if (differ)
@@ -330,7 +330,7 @@ internal sealed class ClusterSync : IAsyncDisposable
     // unless another instance wrote them first.
     private async Task SeedAsync(CancellationToken cancellationToken)
     {
-        var backends = _state.Current.Config.Backends;
+        var backends = Listed(_state.Current.Config.Backends);
         byte[] value = SharedBackends.Write(backends);
         var request = new TxnRequest();
         request.Compare.Add(new Compare { Key = _backendsKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
@@ -373,7 +373,7 @@ internal sealed class ClusterSync : IAsyncDisposable
                 return _state.Current;
             }
 
-            snapshot = shared.Backends.SequenceEqual(current.Backends)
+            snapshot = shared.Backends.SequenceEqual(Listed(current.Backends))
                 ? _state.Current
                 : _state.Apply(current with { Backends = shared.Backends }, runtimeEdit: true);
             ClusterLog.Applied(_logger, modRevision, shared.Backends.Count, snapshot.Generation);
@@ -750,4 +750,8 @@ internal sealed class ClusterSync : IAsyncDisposable
 
         return ByteString.CopyFrom(0);
     }
+
+    // The backends that are shared: those of lb.json and the admin API. Backends found through
+    // DNS are each instance's own lookups (every instance asks DNS itself) and never stored.
+    private static List<BackendConfig> Listed(IReadOnlyList<BackendConfig> backends) => backends.Where(b => b.Group is null).ToList();
 }

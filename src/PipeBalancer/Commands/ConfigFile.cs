@@ -34,4 +34,21 @@ internal static class ConfigFile
 
         return result.Config;
     }
+
+    /// <summary>
+    /// Whether <paramref name="config"/> lists every backend it routes over; when DNS finds some
+    /// (<c>discovery</c>), says that <paramref name="command"/> cannot see them and returns false.
+    /// The backends a group finds exist only in the balancer that looked them up, and an answer
+    /// without them would name the wrong servers.
+    /// </summary>
+    public static bool ListsEveryBackend(BalancerConfig config, string command, TextWriter stderr)
+    {
+        if (config.Discovery.Count == 0)
+        {
+            return true;
+        }
+
+        stderr.WriteLine($"pipebalancer: the configuration finds backends through DNS (discovery group '{config.Discovery[0].Group}'); {command} works only over backends listed in it");
+        return false;
+    }
 }

@@ -15,6 +15,11 @@ internal static class RingCommand
             return Cli.ExitCodes.BadConfig;
         }
 
+        if (!ConfigFile.ListsEveryBackend(config, "ring", stderr))
+        {
+            return Cli.ExitCodes.Failure;
+        }
+
         var report = RingReport.Create(config.Routing, config.Backends, line.Keys);
         stdout.Write(line.Json ? JsonSerializer.Serialize(report, CliJsonContext.Default.RingReport) + Environment.NewLine : report.ToText());
         return Cli.ExitCodes.Ok;

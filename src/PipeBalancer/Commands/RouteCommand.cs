@@ -31,6 +31,11 @@ internal static class RouteCommand
             return Cli.ExitCodes.BadConfig;
         }
 
+        if (!ConfigFile.ListsEveryBackend(config, "route", stderr))
+        {
+            return Cli.ExitCodes.Failure;
+        }
+
         var router = Router.Create(config.Routing, config.Backends);
         if (!router.UsesKey)
         {

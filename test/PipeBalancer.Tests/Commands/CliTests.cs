@@ -181,6 +181,23 @@ public sealed class CliTests
         });
     }
 
+    [TestCase("route")]
+    [TestCase("ring")]
+    public async Task RouteAndRing_OnBackendsFoundThroughDns_SayTheyCannotSeeThem(string command)
+    {
+        string path = Write("dns.json", """
+            { "listeners": [ { "name": "w", "address": "127.0.0.1:0" } ],
+              "discovery": [ { "group": "web", "srv": "_http._tcp.web.example", "resolver": "127.0.0.1:53" } ] }
+            """);
+        var (code, stdout, stderr) = await RunWithInput("/a\n", command, "--config", path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(stderr, Does.Contain($"finds backends through DNS (discovery group 'web'); {command} works only over backends listed in it"));
+        });
+    }
+
     [Test]
     public async Task Route_WithRoundRobin_SaysThereIsNoKey()
     {
