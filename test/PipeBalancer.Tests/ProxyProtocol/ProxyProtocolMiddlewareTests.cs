@@ -159,12 +159,7 @@ public sealed class ProxyProtocolMiddlewareTests
         await SendAsync(client.Output, "PROXY TCP4 203.0.113.7 198.51.100.1 51234 443\r\n" + Get);
         string answer = await ReadToEndAsync(client.Input);
         await done;
-        Assert.Multiple(() =>
-        {
-            Assert.That(answer, Is.EqualTo("<aborted>"), "closed without a byte");
-            Assert.That(proxy.Connects, Is.Zero);
-            Assert.That(proxy.State.Counters.ProxyHeaderRefusals(ProxyHeaderError.Version), Is.EqualTo(1));
-        });
+        AssertClosedAndCounted(proxy, answer, ProxyHeaderError.Version);
     }
 
     [Test]
@@ -175,12 +170,7 @@ public sealed class ProxyProtocolMiddlewareTests
         await SendAsync(client.Output, "PROXY TCP4 203.0.113.7 ");
         string answer = await ReadToEndAsync(client.Input);
         await done;
-        Assert.Multiple(() =>
-        {
-            Assert.That(answer, Is.EqualTo("<aborted>"), "closed without a byte");
-            Assert.That(proxy.Connects, Is.Zero);
-            Assert.That(proxy.State.Counters.ProxyHeaderRefusals(ProxyHeaderError.Timeout), Is.EqualTo(1));
-        });
+        AssertClosedAndCounted(proxy, answer, ProxyHeaderError.Timeout);
     }
 
     [Test]
@@ -218,4 +208,13 @@ public sealed class ProxyProtocolMiddlewareTests
 
         await backend.Output.CompleteAsync();
     }
+
+    // Closed without a byte, nothing sent to a backend, and counted once under its reason.
+    private static void AssertClosedAndCounted(ProxyHarness proxy, string answer, ProxyHeaderError error) =>
+        Assert.Multiple(() =>
+        {
+            Assert.That(answer, Is.EqualTo("<aborted>"), "closed without a byte");
+            Assert.That(proxy.Connects, Is.Zero);
+            Assert.That(proxy.State.Counters.ProxyHeaderRefusals(error), Is.EqualTo(1));
+        });
 }
