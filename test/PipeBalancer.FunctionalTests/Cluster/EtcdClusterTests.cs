@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using PipeBalancer.Commands;
 using PipeBalancer.Configuration;
+using PipeBalancer.Discovery;
 using PipeBalancer.FunctionalTests.Infrastructure;
 
 namespace PipeBalancer.FunctionalTests.Cluster;
@@ -240,6 +241,59 @@ public sealed class EtcdClusterTests
         converged.Sort();
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"etcd convergence over 100 changes (admin call sent to all three applied): p50 {converged[49]:F1} ms, p99 {converged[98]:F1} ms, max {converged[99]:F1} ms"));
+    }
+
+    [Test, Order(6)]
+    public async Task BackendsFoundThroughDns_AreNotStored_EachInstanceKeepsItsOwn()
+    {
+        // Two instances that share s1..s3 and each find d1 through DNS themselves.
+        await using var found = await TestBackend.StartAsync("d1.web.test");
+        await using var dns = await DnsmasqServer.StartAsync([new SrvRecord("_http._tcp.web.test", found.Id, found.Port, 10)]);
+        string prefix = $"/test-{Interlocked.Increment(ref _prefixes)}-{Guid.NewGuid():N}/";
+        await using var duo = new Trio();
+        for (int i = 0; i < 2; i++)
+        {
+            string name = $"lb-dns-{(char)('a' + i)}";
+            duo.Add(await TestBalancer.StartAsync(_backends.Take(3).Select(b => (b.Id, b.Port)), config => config with
+            {
+                Cluster = new ClusterConfig(_etcd.Endpoints) { Prefix = prefix, Name = name, LeaseTtlSeconds = 3, RequestTimeoutMs = 1000 },
+                Discovery = [new DiscoveryConfig("web") { Srv = "_http._tcp.web.test", Resolver = new HostPort("127.0.0.1", dns.Port), TimeoutMs = 300, MinRefreshMs = 200, MaxRefreshMs = 1000 }],
+            }));
+        }
+
+        string foundId = BackendIdentity.Of(found.Id, found.Port);
+        await ConvergeAsync(duo, config => config.Backends.Any(b => b.Id == foundId && b.Group == "web"));
+
+        // An edit through one instance writes the shared set: the listed backends only.
+        using (var weight = await SendAsync(duo[0], HttpMethod.Put, "/api/servers/s2/weight", """{ "weight": 3 }"""))
+        {
+            Assert.That(weight.StatusCode, Is.EqualTo(HttpStatusCode.OK), await weight.Content.ReadAsStringAsync());
+        }
+
+        await ConvergeAsync(duo, config => config.Backends.Single(s => s.Id == "s2").Weight == 3);
+        string? stored = await _etcd.ReadAsync(prefix + "backends");
+        Assert.That(stored, Is.Not.Null, "the edit was stored");
+        using var shared = JsonDocument.Parse(stored!);
+        var entries = shared.RootElement.GetProperty("backends").EnumerateArray().ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(entries.Select(e => e.GetProperty("id").GetString()), Is.EqualTo(new[] { "s1", "s2", "s3" }), "only the listed backends are shared");
+            Assert.That(entries.Single(e => e.GetProperty("id").GetString() == "s2").GetProperty("weight").GetInt32(), Is.EqualTo(3));
+            foreach (var balancer in duo)
+            {
+                var backends = balancer.State.Current.Config.Backends;
+                Assert.That(backends.Where(b => b.Group == "web").Select(b => b.Id), Is.EqualTo(new[] { foundId }), "each instance keeps what it found");
+                Assert.That(backends.Where(b => b.Group is null).Select(b => b.Id), Is.EquivalentTo(new[] { "s1", "s2", "s3" }));
+            }
+        });
+
+        // A change of the records reaches both instances through their own lookups, not etcd.
+        await using var second = await TestBackend.StartAsync("d2.web.test");
+        await dns.SetRecordsAsync([new SrvRecord("_http._tcp.web.test", found.Id, found.Port, 10), new SrvRecord("_http._tcp.web.test", second.Id, second.Port, 10)]);
+        string secondId = BackendIdentity.Of(second.Id, second.Port);
+        await ConvergeAsync(duo, config => config.Backends.Any(b => b.Id == secondId), seconds: 30);
+        string? after = await _etcd.ReadAsync(prefix + "backends");
+        Assert.That(after, Is.EqualTo(stored), "a DNS change writes nothing to etcd");
     }
 
     [Test, Order(6)]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 
 namespace PipeBalancer.FunctionalTests.Infrastructure;
@@ -141,6 +142,31 @@ public sealed class EtcdCluster : IAsyncDisposable
         string revision = json.RootElement.GetProperty("header").GetProperty("revision").GetString()!;
         using var compact = await _http.PostAsync(new Uri($"{Endpoints[through]}/v3/kv/compaction"), new StringContent($$"""{"revision":"{{revision}}","physical":true}"""));
         Assert.That(compact.IsSuccessStatusCode, Is.True, await compact.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The value stored under <paramref name="key"/>, read through a running member's JSON gateway; null when there is none.</summary>
+    public async Task<string?> ReadAsync(string key)
+    {
+        string body = JsonSerializer.Serialize(new Dictionary<string, string> { ["key"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(key)) });
+        for (int i = 0; i < _members.Length; i++)
+        {
+            if (_members[i] is null)
+            {
+                continue;
+            }
+
+            using var response = await _http.PostAsync(new Uri($"{Endpoints[i]}/v3/kv/range"), new StringContent(body));
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            if (!json.RootElement.TryGetProperty("kvs", out var kvs) || kvs.GetArrayLength() == 0)
+            {
+                return null;
+            }
+
+            return Encoding.UTF8.GetString(Convert.FromBase64String(kvs[0].GetProperty("value").GetString()!));
+        }
+
+        Assert.Fail("no etcd member is running");
+        return null;
     }
 
     public async ValueTask DisposeAsync()
