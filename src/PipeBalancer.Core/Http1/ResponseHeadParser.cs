@@ -45,10 +45,12 @@ internal static class ResponseHeadParser
             return Fail(head, RejectReason.HeadersTooLarge);
         }
 
-        // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+        // status-line = HTTP-version SP status-code SP [ reason-phrase ]. A line that ends right
+        // after the code, without the SP, is taken as an empty reason, as nginx and HAProxy take
+        // it: servers that leave the reason out often leave its SP out too.
         var line = span[..lf];
-        if (line.Length < 12 || line[^1] != (byte)'\r' || !line.StartsWith("HTTP/1."u8) ||
-            (line[7] != (byte)'1' && line[7] != (byte)'0') || line[8] != (byte)' ' || (line.Length > 12 && line[12] != (byte)' ') ||
+        if (line.Length < 13 || line[^1] != (byte)'\r' || !line.StartsWith("HTTP/1."u8) ||
+            (line[7] != (byte)'1' && line[7] != (byte)'0') || line[8] != (byte)' ' || (line.Length > 13 && line[12] != (byte)' ') ||
             !char.IsAsciiDigit((char)line[9]) || !char.IsAsciiDigit((char)line[10]) || !char.IsAsciiDigit((char)line[11]))
         {
             return Fail(head, RejectReason.InvalidStatusLine);

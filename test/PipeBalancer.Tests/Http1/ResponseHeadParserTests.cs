@@ -77,6 +77,23 @@ public sealed class ResponseHeadParserTests
         });
     }
 
+    [TestCase("HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n", 200, true)]
+    [TestCase("HTTP/1.1 204 \r\n\r\n", 204, true)]
+    [TestCase("HTTP/1.0 404\r\n\r\n", 404, false)]
+    public void StatusLineWithoutReason_IsAccepted_WithOrWithoutItsSpace(string text, int code, bool http11)
+    {
+        var (status, head) = Parse(text);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(ParseStatus.Complete), head.Error.ToString());
+            Assert.That(head.Status, Is.EqualTo(code));
+            Assert.That(head.IsHttp11, Is.EqualTo(http11));
+        });
+    }
+
+    [TestCase("HTTP/1.1 2000\r\n\r\n", RejectReason.InvalidStatusLine)]
+    [TestCase("HTTP/1.1 20\r\n\r\n", RejectReason.InvalidStatusLine)]
+    [TestCase("HTTP/1.1 200X\r\n\r\n", RejectReason.InvalidStatusLine)]
     [TestCase("HTTP/1.1 OK\r\n\r\n", RejectReason.InvalidStatusLine)]
     [TestCase("HTTP/2.0 200 OK\r\n\r\n", RejectReason.InvalidStatusLine)]
     [TestCase("HTTP/1.1 099 Low\r\n\r\n", RejectReason.InvalidStatusLine)]
