@@ -28,6 +28,7 @@ internal sealed class AccessLog : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly SemaphoreSlim _full = new(0, 1);
+    private int _disposed;
     private byte[] _current = new byte[BufferSize];
     private byte[]? _spare = new byte[BufferSize];
     private byte[]? _pending;
@@ -237,6 +238,12 @@ internal sealed class AccessLog : IAsyncDisposable
     /// <summary>Writes what is buffered and stops.</summary>
     public async ValueTask DisposeAsync()
     {
+        // The host and the state may both dispose it on the way out: the second call has nothing to do.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await _writer.ConfigureAwait(false);
         _stop.Dispose();

@@ -23,6 +23,17 @@ public sealed class AccessLogTests
     }
 
     [Test]
+    public async Task DisposedTwice_WritesEveryLineOnce_AndDoesNotThrow()
+    {
+        var output = new MemoryStream();
+        var log = new AccessLog(output, json: false);
+        log.Write("10.0.0.7"u8, "GET"u8, "/"u8, http11: true, 200, "s1", System.Diagnostics.Stopwatch.GetTimestamp());
+        await log.DisposeAsync();
+        Assert.DoesNotThrowAsync(async () => await log.DisposeAsync());
+        Assert.That(Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
+    }
+
+    [Test]
     public async Task JsonLines_Parse_WithEveryField()
     {
         var output = new MemoryStream();
