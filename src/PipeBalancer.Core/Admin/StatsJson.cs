@@ -23,6 +23,7 @@ internal static class StatsJson
         var set = snapshot.Backends;
         var retired = state.Retired;
         var counters = state.Counters;
+        var folded = state.RetiredTotals;
         var everyBackend = set.Backends.Concat(retired).ToArray();
         json.WriteStartObject();
         json.WriteString("version", version);
@@ -52,12 +53,12 @@ internal static class StatsJson
         json.WriteNumber("inFlight", set.Backends.Sum(b => b.InFlight));
         json.WriteNumber("openConnections", counters.OpenConnections);
         json.WriteNumber("retries", counters.Retries);
-        json.WriteNumber("bytesIn", everyBackend.Sum(b => b.Stats.BytesReceived));
-        json.WriteNumber("bytesOut", everyBackend.Sum(b => b.Stats.BytesSent));
+        json.WriteNumber("bytesIn", everyBackend.Sum(b => b.Stats.BytesReceived) + folded.BytesReceived);
+        json.WriteNumber("bytesOut", everyBackend.Sum(b => b.Stats.BytesSent) + folded.BytesSent);
         json.WriteStartObject("responses");
         for (int c = 0; c < StatusClasses.Count; c++)
         {
-            json.WriteNumber(StatusClasses.Names[c], everyBackend.Sum(b => b.Stats.Responses(c)) + counters.OwnResponses(c));
+            json.WriteNumber(StatusClasses.Names[c], everyBackend.Sum(b => b.Stats.Responses(c)) + folded.Responses(c) + counters.OwnResponses(c));
         }
 
         json.WriteEndObject();
@@ -74,7 +75,7 @@ internal static class StatsJson
         json.WriteStartObject("backendErrors");
         foreach (var kind in Enum.GetValues<BackendErrorKind>())
         {
-            json.WriteNumber(Names.Of(kind), everyBackend.Sum(b => b.Stats.Errors(kind)));
+            json.WriteNumber(Names.Of(kind), everyBackend.Sum(b => b.Stats.Errors(kind)) + folded.Errors(kind));
         }
 
         json.WriteNumber("unavailable", counters.NoBackend);

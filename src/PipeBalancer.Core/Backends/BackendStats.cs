@@ -95,6 +95,24 @@ internal sealed class BackendStats
         }
     }
 
+    /// <summary>Adds the counts of <paramref name="other"/> (a removed backend folded into a total); its latency and open connections are not counts and stay out.</summary>
+    internal void Add(BackendStats other)
+    {
+        for (int c = 0; c < _responses.Length; c++)
+        {
+            Interlocked.Add(ref _responses[c], other.Responses(c));
+        }
+
+        for (int k = 0; k < _errors.Length; k++)
+        {
+            Interlocked.Add(ref _errors[k], other.Errors((BackendErrorKind)k));
+        }
+
+        Transferred(other.BytesSent, other.BytesReceived);
+        Interlocked.Add(ref _checks, other.Checks);
+        Interlocked.Add(ref _failedChecks, other.FailedChecks);
+    }
+
     internal void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
 
     internal void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);

@@ -18,6 +18,13 @@ namespace PipeBalancer.Runtime;
 /// </summary>
 internal sealed class ProxyState : IAsyncDisposable
 {
+    /// <summary>
+    /// Removed backends kept one by one (the newest), so that one added back takes its object
+    /// again; older ones are folded into <see cref="RetiredTotals"/>, so that churn (backends
+    /// found through DNS that come and go with new addresses) does not grow the list without end.
+    /// </summary>
+    internal const int RetiredKept = 256;
+
     private readonly Lock _applyLock = new();
     private readonly List<Backend> _retired = [];
     private readonly ILoggerFactory _loggerFactory;
@@ -121,6 +128,9 @@ internal sealed class ProxyState : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The counts of removed backends no longer kept in <see cref="Retired"/>: still part of the totals.</summary>
+    internal BackendStats RetiredTotals { get; } = new();
 
     internal Heartbeat Heartbeat { get; }
 
@@ -258,6 +268,20 @@ internal sealed class ProxyState : IAsyncDisposable
                 old.Retire();
                 _retired.Add(old);
             }
+        }
+
+        if (_retired.Count > RetiredKept)
+        {
+            // The oldest removals: their requests in flight ended long ago, and the counts are
+            // all that is left of them. An address that comes back later starts a new object.
+            int folded = _retired.Count - RetiredKept;
+            foreach (var gone in _retired.Take(folded))
+            {
+                RetiredTotals.Add(gone.Stats);
+                gone.Dispose();
+            }
+
+            _retired.RemoveRange(0, folded);
         }
 
         return next;

@@ -38,6 +38,37 @@ public sealed class ProxyStateTests
     }
 
     [Test]
+    public async Task BackendsRemovedWithNewAddressesEveryTime_KeepTheListBounded_AndTheirCountsInTheTotals()
+    {
+        // As DNS churn does: every change brings a backend at a new address and removes the last one.
+        var config = Config(1);
+        await using var state = new ProxyState(config, System.Buffers.MemoryPool<byte>.Shared, NullLoggerFactory.Instance);
+        int rounds = ProxyState.RetiredKept + 100;
+        for (int round = 1; round <= rounds; round++)
+        {
+            var current = state.Current.Backends[0];
+            current.RecordFailure(PipeBalancer.Backends.BackendErrorKind.Reset);
+            current.Stats.Response(200, System.Diagnostics.Stopwatch.GetTimestamp());
+            current.Stats.Transferred(10, 100);
+            var next = new BackendConfig($"churn-{round}", new HostPort("127.0.0.1", 20_000 + round));
+            state.Apply(config with { Backends = [next] }, runtimeEdit: false);
+        }
+
+        var retired = state.Retired;
+        var folded = state.RetiredTotals;
+        Assert.Multiple(() =>
+        {
+            Assert.That(retired, Has.Count.EqualTo(ProxyState.RetiredKept), "the newest removals are kept one by one");
+            Assert.That(retired[^1].Config.Id, Is.EqualTo($"churn-{rounds - 1}"));
+            Assert.That(folded.Errors(PipeBalancer.Backends.BackendErrorKind.Reset) + retired.Sum(b => b.Stats.Errors(PipeBalancer.Backends.BackendErrorKind.Reset)), Is.EqualTo(rounds), "no count is lost");
+            Assert.That(folded.Responses(1) + retired.Sum(b => b.Stats.Responses(1)), Is.EqualTo(rounds));
+            Assert.That(folded.BytesSent + retired.Sum(b => b.Stats.BytesSent), Is.EqualTo(10L * rounds));
+            Assert.That(folded.BytesReceived + retired.Sum(b => b.Stats.BytesReceived), Is.EqualTo(100L * rounds));
+            Assert.That(folded.Errors(PipeBalancer.Backends.BackendErrorKind.Reset), Is.EqualTo(rounds - ProxyState.RetiredKept));
+        });
+    }
+
+    [Test]
     public async Task ABackendAddedBack_TakesItsObjectAgain_SoRetiredOnesDoNotPileUp()
     {
         var config = Config(3);
