@@ -14,7 +14,7 @@ internal static partial class DiscoveryLog
     [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Discovery group {Group}: lookups of {Lookup} succeed again (they failed for {Seconds:0.#} s)")]
     public static partial void Recovered(ILogger logger, string group, string lookup, double seconds);
 
-    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Discovery: left out, its id or address is taken by another backend (or the backend limit is reached): {Backends}")]
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Discovery: left out, its id or address is taken by another backend (or the backend or ring-point limit is reached): {Backends}")]
     public static partial void Dropped(ILogger logger, string backends);
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Error, Message = "Discovery group {Group}: unexpected failure of a lookup of {Lookup}")]

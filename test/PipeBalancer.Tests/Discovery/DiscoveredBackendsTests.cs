@@ -69,6 +69,25 @@ public sealed class DiscoveredBackendsTests
     }
 
     [Test]
+    public void TargetsThatWouldTakeTheRingOverItsPointLimit_AreLeftOut_AndNamed()
+    {
+        // 160 points per unit of weight: 24 targets of weight 1000 make 3,840,000 points with
+        // the listed backend's 160; the 25th would make 4,000,160.
+        var config = Config();
+        Assert.That(config.Routing.VirtualNodes, Is.EqualTo(160), "the default this test counts with");
+        var dropped = new List<string>();
+        var merged = Merge(config, [.. Enumerable.Range(0, 30).Select(i => Srv($"n{i:00}.test", 8000 + i, weight: 5000, address: $"10.2.0.{i + 1}"))], dropped);
+        long points = merged.Backends.Sum(b => (long)b.Weight) * config.Routing.VirtualNodes;
+        Assert.Multiple(() =>
+        {
+            Assert.That(merged.Backends, Has.Count.EqualTo(1 + 24));
+            Assert.That(points, Is.EqualTo(3_840_160).And.LessThanOrEqualTo(ConfigLoader.MaxRingPoints));
+            Assert.That(dropped, Has.Count.EqualTo(6));
+            Assert.That(dropped[0], Does.Contain("n24.test-8024"));
+        });
+    }
+
+    [Test]
     public void ADrainedFoundBackend_StaysDrained_WhileDnsStillGivesIt()
     {
         var first = Merge(Config(), [Srv("a.test", 80), Srv("b.test", 80)]);
