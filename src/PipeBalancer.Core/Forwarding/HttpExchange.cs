@@ -24,6 +24,7 @@ internal sealed class HttpExchange : IDisposable
     private readonly HeadRewriter _rewriter;
     private readonly RequestBodyPump _pump;
     private readonly ClientBodyTimeout _bodyTimeout;
+    private readonly System.Net.Sockets.Socket? _clientSocket;
 
     // A response head split across pipe segments is copied here; rented on first need.
     private byte[]? _responseScratch;
@@ -40,9 +41,15 @@ internal sealed class HttpExchange : IDisposable
     private bool _closeRequested;
     private SequencePosition _bodyStart;
 
-    public HttpExchange(IDuplexPipe client, RequestHead request, ResponseHead response, HeadRewriter rewriter)
+    /// <param name="client">The client connection's pipes.</param>
+    /// <param name="request">The parsed request head (shared with the session).</param>
+    /// <param name="response">Where response heads are parsed.</param>
+    /// <param name="rewriter">Writes the forwarded heads.</param>
+    /// <param name="clientSocket">The client's socket under the pipes, if any (for <see cref="TcpCork"/>).</param>
+    public HttpExchange(IDuplexPipe client, RequestHead request, ResponseHead response, HeadRewriter rewriter, System.Net.Sockets.Socket? clientSocket = null)
     {
         _client = client;
+        _clientSocket = clientSocket;
         _request = request;
         _response = response;
         _rewriter = rewriter;
@@ -403,16 +410,32 @@ internal sealed class HttpExchange : IDisposable
             backend.Input.AdvanceTo(body.End);
             relayed = true;
         }
+        else if (framing == BodyFraming.ContentLength)
+        {
+            // A body that takes several reads: its sends leave the kernel as full segments,
+            // and the cork is released once the last of it is flushed.
+            TcpCork.Hold(_clientSocket);
+            try
+            {
+                HeadRewriter.WriteResponse(output, _response, _request.IsHttp11, clientKeepAlive, default);
+                backend.Input.AdvanceTo(response.GetPosition(headLength));
+                relayed = await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength)).ConfigureAwait(false)
+                    && !(await output.FlushAsync().ConfigureAwait(false)).IsCompleted;
+            }
+            finally
+            {
+                TcpCork.Release(_clientSocket);
+            }
+
+            return relayed;
+        }
         else
         {
             HeadRewriter.WriteResponse(output, _response, _request.IsHttp11, clientKeepAlive, default);
             backend.Input.AdvanceTo(response.GetPosition(headLength));
-            relayed = framing switch
-            {
-                BodyFraming.ContentLength => await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength)).ConfigureAwait(false),
-                BodyFraming.Chunked => await BodyRelay.CopyAsync(backend.Input, output, new ChunkedBody()).ConfigureAwait(false),
-                _ => await BodyRelay.CopyAsync(backend.Input, output, new CloseDelimitedBody()).ConfigureAwait(false),
-            };
+            relayed = framing == BodyFraming.Chunked
+                ? await BodyRelay.CopyAsync(backend.Input, output, new ChunkedBody()).ConfigureAwait(false)
+                : await BodyRelay.CopyAsync(backend.Input, output, new CloseDelimitedBody()).ConfigureAwait(false);
         }
 
         return relayed && !(await output.FlushAsync().ConfigureAwait(false)).IsCompleted;

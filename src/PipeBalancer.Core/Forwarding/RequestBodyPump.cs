@@ -30,9 +30,15 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     {
         Error = RejectReason.None;
         Ended = false;
-        return request.Chunked
-            ? PumpAsync(new ChunkedBody(), buffered, backend, maxBodyBytes, replay)
-            : PumpAsync(new ContentLengthBody(request.ContentLength), buffered, backend, maxBodyBytes, replay);
+        if (request.Chunked)
+        {
+            return PumpAsync(new ChunkedBody(), buffered, backend, maxBodyBytes, replay, cork: null);
+        }
+
+        // A Content-Length body that takes more reads than the first goes out in full segments
+        // (see TcpCork); the cork is released when the pump ends.
+        var cork = buffered.Length < request.ContentLength ? backend.Socket : null;
+        return PumpAsync(new ContentLengthBody(request.ContentLength), buffered, backend, maxBodyBytes, replay, cork);
     }
 
     /// <summary>Makes a running pump end soon (as <see cref="PumpResult.ClientGone"/> unless it has ended).</summary>
@@ -46,11 +52,13 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<PumpResult> PumpAsync<TBody>(TBody body, ReadOnlySequence<byte> buffer, BackendConnection backend, long maxBodyBytes, ReplayBuffer replay)
+    private async ValueTask<PumpResult> PumpAsync<TBody>(TBody body, ReadOnlySequence<byte> buffer, BackendConnection backend, long maxBodyBytes, ReplayBuffer replay,
+        System.Net.Sockets.Socket? cork)
         where TBody : struct, IBodyFraming
     {
         var result = PumpResult.ClientGone;
         bool reading = false;
+        TcpCork.Hold(cork);
         try
         {
             bool clientDone = false;
@@ -117,6 +125,7 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
         }
         finally
         {
+            TcpCork.Release(cork);
             timeout.Disarm();
             Ended = true;
             if (result is PumpResult.ClientGone or PumpResult.BadBody)
