@@ -410,32 +410,17 @@ internal sealed class HttpExchange : IDisposable
             backend.Input.AdvanceTo(body.End);
             relayed = true;
         }
-        else if (framing == BodyFraming.ContentLength)
-        {
-            // A body that takes several reads: its sends leave the kernel as full segments,
-            // and the cork is released once the last of it is flushed.
-            TcpCork.Hold(_clientSocket);
-            try
-            {
-                HeadRewriter.WriteResponse(output, _response, _request.IsHttp11, clientKeepAlive, default);
-                backend.Input.AdvanceTo(response.GetPosition(headLength));
-                relayed = await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength)).ConfigureAwait(false)
-                    && !(await output.FlushAsync().ConfigureAwait(false)).IsCompleted;
-            }
-            finally
-            {
-                TcpCork.Release(_clientSocket);
-            }
-
-            return relayed;
-        }
         else
         {
             HeadRewriter.WriteResponse(output, _response, _request.IsHttp11, clientKeepAlive, default);
             backend.Input.AdvanceTo(response.GetPosition(headLength));
-            relayed = framing == BodyFraming.Chunked
-                ? await BodyRelay.CopyAsync(backend.Input, output, new ChunkedBody()).ConfigureAwait(false)
-                : await BodyRelay.CopyAsync(backend.Input, output, new CloseDelimitedBody()).ConfigureAwait(false);
+            relayed = framing switch
+            {
+                // A body that takes several reads and whose end is known leaves in full segments (TcpCork).
+                BodyFraming.ContentLength => await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength), _clientSocket).ConfigureAwait(false),
+                BodyFraming.Chunked => await BodyRelay.CopyAsync(backend.Input, output, new ChunkedBody()).ConfigureAwait(false),
+                _ => await BodyRelay.CopyAsync(backend.Input, output, new CloseDelimitedBody()).ConfigureAwait(false),
+            };
         }
 
         return relayed && !(await output.FlushAsync().ConfigureAwait(false)).IsCompleted;

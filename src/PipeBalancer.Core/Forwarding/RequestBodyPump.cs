@@ -36,7 +36,8 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
         }
 
         // A Content-Length body that takes more reads than the first goes out in full segments
-        // (see TcpCork); the cork is released when the pump ends.
+        // (see TcpCork): corked after the first flush, so the head reaches the backend at once
+        // (it may have to answer 100 Continue before the rest comes), released when the pump ends.
         var cork = buffered.Length < request.ContentLength ? backend.Socket : null;
         return PumpAsync(new ContentLengthBody(request.ContentLength), buffered, backend, maxBodyBytes, replay, cork);
     }
@@ -58,7 +59,7 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     {
         var result = PumpResult.ClientGone;
         bool reading = false;
-        TcpCork.Hold(cork);
+        bool corked = false;
         try
         {
             bool clientDone = false;
@@ -96,6 +97,12 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
                     return result;
                 }
 
+                if (cork is not null && !corked)
+                {
+                    TcpCork.Hold(cork);
+                    corked = true;
+                }
+
                 reading = true;
                 timeout.Arm();
                 var read = await client.ReadAsync().ConfigureAwait(false);
@@ -125,7 +132,11 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
         }
         finally
         {
-            TcpCork.Release(cork);
+            if (corked)
+            {
+                TcpCork.Release(cork);
+            }
+
             timeout.Disarm();
             Ended = true;
             if (result is PumpResult.ClientGone or PumpResult.BadBody)

@@ -7,8 +7,11 @@ namespace PipeBalancer.Forwarding;
 /// the 16 KB sends a body is relayed in then leave the kernel as full segments, and the rest is
 /// pushed when the cork is released at the body's end. On loopback, where a segment can hold
 /// 64 KB and the receiver's work runs in the sender's system call, a 256 KB response went from
-/// 18 packets to about 5 (docs/performance.md). HAProxy does the same with <c>MSG_MORE</c> on
-/// every send of a body but its last. Only bodies whose end is known are corked: a chunked or
+/// 17 segments to about 5 (docs/performance.md). HAProxy does much the same with <c>MSG_MORE</c>
+/// (on every send of a response body but the last). The relays cork after their first flush, so a
+/// head goes out at once: a backend must see a head with <c>Expect: 100-continue</c> before the
+/// client sends the body (corked from the start, such an upload waited for the kernel's 200 ms
+/// cork timer). Only bodies whose end is known are corked: a chunked or
 /// close-delimited body may be a stream whose pieces must not wait (the kernel would hold a
 /// partial segment up to 200 ms). Elsewhere than Linux, and on connections without a socket
 /// (in-memory pipes in tests), it does nothing.
