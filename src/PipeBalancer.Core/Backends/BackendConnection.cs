@@ -33,6 +33,9 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
     /// <summary>Bytes to the backend.</summary>
     public PipeWriter Output => _pipe.Output;
 
+    /// <summary>The socket under the pipes (null over in-memory pipes), for socket options such as <see cref="TcpCork"/>.</summary>
+    public Socket? Socket => _socket?.Socket;
+
     /// <summary>When it was last returned to the pool (Environment.TickCount64).</summary>
     public long IdleSince { get; set; }
 

@@ -24,6 +24,7 @@ internal sealed class HttpExchange : IDisposable
     private readonly HeadRewriter _rewriter;
     private readonly RequestBodyPump _pump;
     private readonly ClientBodyTimeout _bodyTimeout;
+    private readonly System.Net.Sockets.Socket? _clientSocket;
 
     // A response head split across pipe segments is copied here; rented on first need.
     private byte[]? _responseScratch;
@@ -40,9 +41,15 @@ internal sealed class HttpExchange : IDisposable
     private bool _closeRequested;
     private SequencePosition _bodyStart;
 
-    public HttpExchange(IDuplexPipe client, RequestHead request, ResponseHead response, HeadRewriter rewriter)
+    /// <param name="client">The client connection's pipes.</param>
+    /// <param name="request">The parsed request head (shared with the session).</param>
+    /// <param name="response">Where response heads are parsed.</param>
+    /// <param name="rewriter">Writes the forwarded heads.</param>
+    /// <param name="clientSocket">The client's socket under the pipes, if any (for <see cref="TcpCork"/>).</param>
+    public HttpExchange(IDuplexPipe client, RequestHead request, ResponseHead response, HeadRewriter rewriter, System.Net.Sockets.Socket? clientSocket = null)
     {
         _client = client;
+        _clientSocket = clientSocket;
         _request = request;
         _response = response;
         _rewriter = rewriter;
@@ -409,7 +416,8 @@ internal sealed class HttpExchange : IDisposable
             backend.Input.AdvanceTo(response.GetPosition(headLength));
             relayed = framing switch
             {
-                BodyFraming.ContentLength => await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength)).ConfigureAwait(false),
+                // A body that takes several reads and whose end is known leaves in full segments (TcpCork).
+                BodyFraming.ContentLength => await BodyRelay.CopyAsync(backend.Input, output, new ContentLengthBody(_response.ContentLength), _clientSocket).ConfigureAwait(false),
                 BodyFraming.Chunked => await BodyRelay.CopyAsync(backend.Input, output, new ChunkedBody()).ConfigureAwait(false),
                 _ => await BodyRelay.CopyAsync(backend.Input, output, new CloseDelimitedBody()).ConfigureAwait(false),
             };

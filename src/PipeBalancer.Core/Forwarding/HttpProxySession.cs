@@ -95,7 +95,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         address.TryFormat(_clientIpText, out _clientIpTextLength);
         _https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
         _rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), _https);
-        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), _rewriter);
+        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), _rewriter, connection.Features.Get<IConnectionSocketFeature>()?.Socket);
         _attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)

@@ -30,9 +30,16 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     {
         Error = RejectReason.None;
         Ended = false;
-        return request.Chunked
-            ? PumpAsync(new ChunkedBody(), buffered, backend, maxBodyBytes, replay)
-            : PumpAsync(new ContentLengthBody(request.ContentLength), buffered, backend, maxBodyBytes, replay);
+        if (request.Chunked)
+        {
+            return PumpAsync(new ChunkedBody(), buffered, backend, maxBodyBytes, replay, cork: null);
+        }
+
+        // A Content-Length body that takes more reads than the first goes out in full segments
+        // (see TcpCork): corked after the first flush, so the head reaches the backend at once
+        // (it may have to answer 100 Continue before the rest comes), released when the pump ends.
+        var cork = buffered.Length < request.ContentLength ? backend.Socket : null;
+        return PumpAsync(new ContentLengthBody(request.ContentLength), buffered, backend, maxBodyBytes, replay, cork);
     }
 
     /// <summary>Makes a running pump end soon (as <see cref="PumpResult.ClientGone"/> unless it has ended).</summary>
@@ -46,11 +53,13 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<PumpResult> PumpAsync<TBody>(TBody body, ReadOnlySequence<byte> buffer, BackendConnection backend, long maxBodyBytes, ReplayBuffer replay)
+    private async ValueTask<PumpResult> PumpAsync<TBody>(TBody body, ReadOnlySequence<byte> buffer, BackendConnection backend, long maxBodyBytes, ReplayBuffer replay,
+        System.Net.Sockets.Socket? cork)
         where TBody : struct, IBodyFraming
     {
         var result = PumpResult.ClientGone;
         bool reading = false;
+        bool corked = false;
         try
         {
             bool clientDone = false;
@@ -88,6 +97,12 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
                     return result;
                 }
 
+                if (cork is not null && !corked)
+                {
+                    TcpCork.Hold(cork);
+                    corked = true;
+                }
+
                 reading = true;
                 timeout.Arm();
                 var read = await client.ReadAsync().ConfigureAwait(false);
@@ -117,6 +132,11 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
         }
         finally
         {
+            if (corked)
+            {
+                TcpCork.Release(cork);
+            }
+
             timeout.Disarm();
             Ended = true;
             if (result is PumpResult.ClientGone or PumpResult.BadBody)
