@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using PipeBalancer.Runtime;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// The <see cref="RequestState"/>s of one HTTP listener that no request is using. A session rents
+/// one when a request's first byte arrives and returns it when it waits for the next request,
+/// so the states in use follow the requests in progress, not the connections open. Renting and
+/// returning allocate nothing once the pool holds a state per request in progress; beyond
+/// <see cref="MaxRetained"/> free states, returned ones are left to the collector (as Kestrel's
+/// and ObjectPool's pools do), so a burst does not hold its memory for good.
+/// </summary>
+internal sealed class RequestStatePool(ProxyState state, string listener)
+{
+    /// <summary>Free states kept: enough for this many requests between two of their steps at once (about 1.7 KB each).</summary>
+    public const int MaxRetained = 1024;
+
+    private readonly ConcurrentQueue<RequestState> _free = new();
+    private int _count;
+
+    /// <summary>Free states held (for tests).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>A free state that fits the limits in force, or a new one.</summary>
+    public RequestState Rent()
+    {
+        var limits = state.Current.Config.Limits;
+        while (_free.TryDequeue(out var free))
+        {
+            Interlocked.Decrement(ref _count);
+            if (free.Fits(limits))
+            {
+                return free;
+            }
+
+            // Made under limits that a reload has since changed.
+            free.Dispose();
+        }
+
+        return new RequestState(state, listener, limits);
+    }
+
+    /// <summary>Takes back a state whose request is over (it must be unbound already).</summary>
+    public void Return(RequestState free)
+    {
+        if (Interlocked.Increment(ref _count) <= MaxRetained)
+        {
+            _free.Enqueue(free);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _count);
+            free.Dispose();
+        }
+    }
+}
