@@ -6,13 +6,10 @@ namespace PipeBalancer.Forwarding;
 /// <summary>The Kestrel connection handler of an <c>http</c> listener: one <see cref="HttpProxySession"/> per client connection.</summary>
 internal sealed class HttpProxyHandler(ProxyState state, Configuration.ListenerConfig? listener = null) : ConnectionHandler
 {
-    /// <summary>The state of requests in progress on this listener's connections, shared by them.</summary>
-    internal RequestStatePool Pool { get; } = new(state, listener?.Name ?? "");
-
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        using var session = new HttpProxySession(connection, state, Pool);
+        using var session = new HttpProxySession(connection, state, listener?.Name ?? "");
         state.Heartbeat.Add(session);
         state.Counters.Opened();
         try

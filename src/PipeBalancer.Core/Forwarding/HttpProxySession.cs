@@ -28,6 +28,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private readonly ConnectionContext _connection;
     private readonly ProxyState _state;
     private readonly RequestStatePool _pool;
+    private readonly string _listener;
     private readonly PipeReader _clientIn;
     private readonly PipeWriter _clientOut;
     private readonly ClientSendTimeout _send;
@@ -67,11 +68,12 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private int _accessMethodLength;
     private int _accessTargetLength;
 
-    public HttpProxySession(ConnectionContext connection, ProxyState state, RequestStatePool pool)
+    public HttpProxySession(ConnectionContext connection, ProxyState state, string listener = "")
     {
         _connection = connection;
         _state = state;
-        _pool = pool;
+        _pool = state.RequestStates;
+        _listener = listener;
         _clientIn = connection.Transport.Input;
         _send = new ClientSendTimeout(connection);
         _clientOut = _send;
@@ -312,7 +314,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             else
             {
                 // A body pump left running (a fault or an abort) may still touch it.
-                work.Dispose();
+                _pool.Drop(work);
             }
         }
     }
@@ -321,7 +323,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private void RentWork()
     {
         var work = _pool.Rent();
-        work.Bind(_send, _clientIp.AsMemory(KeyExtractor.MaxClientIpKeyLength, _clientIpTextLength), _https, _connection.RemoteEndPoint, _connection.LocalEndPoint);
+        work.Bind(_listener, _send, _clientIp.AsMemory(KeyExtractor.MaxClientIpKeyLength, _clientIpTextLength), _https, _connection.RemoteEndPoint, _connection.LocalEndPoint);
         Volatile.Write(ref _work, work);
         work.Exchange.CloseRequested = _closeRequested;
     }

@@ -10,7 +10,7 @@ namespace PipeBalancer.Forwarding;
 /// What a client connection needs only while a request is in progress: the parsed request and
 /// response heads with their field tables, the exchange (body pump, timeouts, replay copy), the
 /// head rewriter, the backend walk and the rate-limit step, and the buffers they rent. A session
-/// takes one from its listener's <see cref="RequestStatePool"/> when the first byte of a request
+/// takes one from the <see cref="RequestStatePool"/> when the first byte of a request
 /// arrives and gives it back when it waits for the next, so an idle keep-alive connection holds
 /// none of it (about 1.7 KB), and a busy one reuses the same objects request after request.
 /// </summary>
@@ -21,14 +21,14 @@ internal sealed class RequestState : IDisposable
 
     private byte[]? _scratch;
 
-    public RequestState(ProxyState state, string listener, HttpLimits limits)
+    public RequestState(ProxyState state, HttpLimits limits)
     {
         HeadBytes = limits.MaxHeadBytes;
         Request = new RequestHead(limits.MaxHeaderCount);
         Rewriter = new HeadRewriter();
         Exchange = new HttpExchange(Request, new ResponseHead(MaxResponseFields), Rewriter);
         Attempt = new BackendAttempt(state);
-        RateLimits = new RateLimitStep(listener);
+        RateLimits = new RateLimitStep("");
     }
 
     /// <summary>The request head being parsed or forwarded.</summary>
@@ -59,8 +59,9 @@ internal sealed class RequestState : IDisposable
     public byte[] Scratch => _scratch ??= ArrayPool<byte>.Shared.Rent(HeadBytes);
 
     /// <summary>Binds the state to the connection that rented it.</summary>
-    public void Bind(IDuplexPipe client, ReadOnlyMemory<byte> clientIp, bool https, System.Net.EndPoint? remote, System.Net.EndPoint? local)
+    public void Bind(string listener, IDuplexPipe client, ReadOnlyMemory<byte> clientIp, bool https, System.Net.EndPoint? remote, System.Net.EndPoint? local)
     {
+        RateLimits.Bind(listener);
         Exchange.Bind(client);
         Rewriter.Bind(clientIp, https);
         Attempt.Client = remote;
