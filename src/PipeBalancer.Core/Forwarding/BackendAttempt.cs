@@ -14,7 +14,7 @@ namespace PipeBalancer.Forwarding;
 /// lets one trial through), rent a pooled connection or connect, and record how the backend
 /// did. It also remembers the last failure, so that when the walk runs out after one, the
 /// client is told what happened (502 or 504) and the access log names the backend that failed.
-/// One instance per client connection, reused for every request on it.
+/// One instance per TCP connection or <see cref="RequestState"/>, reused for every request.
 /// </summary>
 internal sealed class BackendAttempt(ProxyState state)
 {
@@ -26,10 +26,10 @@ internal sealed class BackendAttempt(ProxyState state)
     private ProxyProtocolConfig _proxyProtocol = ProxyProtocolConfig.Default;
 
     /// <summary>The client's address (the PROXY header's source, when the balancer sends one).</summary>
-    public EndPoint? Client { get; init; }
+    public EndPoint? Client { get; set; }
 
     /// <summary>The address the client connected to (the PROXY header's destination).</summary>
-    public EndPoint? ClientDestination { get; init; }
+    public EndPoint? ClientDestination { get; set; }
 
     /// <summary>The backend of the current attempt (null before the first).</summary>
     public Backend? Backend { get; private set; }
@@ -53,6 +53,18 @@ internal sealed class BackendAttempt(ProxyState state)
         }
 
         _walk = _router.Begin(hash, _backends, _seen);
+        Backend = null;
+        FailedBackend = null;
+        FailureStatus = 0;
+    }
+
+    /// <summary>Forgets the last walk, so that a pooled attempt keeps no backend or snapshot alive.</summary>
+    public void Forget()
+    {
+        _backends = null;
+        _router = null;
+        _walk = default;
+        _proxyProtocol = ProxyProtocolConfig.Default;
         Backend = null;
         FailedBackend = null;
         FailureStatus = 0;

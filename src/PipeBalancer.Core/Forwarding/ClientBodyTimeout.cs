@@ -8,11 +8,12 @@ namespace PipeBalancer.Forwarding;
 /// around each read of the client pipe; the heartbeat fires it through <see cref="OnTick"/> by
 /// cancelling that read, and the pump then ends with a 408 for the client and nothing charged
 /// to the backend. While a client that sent <c>Expect: 100-continue</c> waits for the
-/// backend's 100, the clock does not run: that wait is the backend's. One instance per client
-/// connection, reused for every request on it.
+/// backend's 100, the clock does not run: that wait is the backend's. One instance per
+/// <see cref="RequestState"/>, reused for every request it serves.
 /// </summary>
-internal sealed class ClientBodyTimeout(PipeReader client)
+internal sealed class ClientBodyTimeout
 {
+    private PipeReader? _client;
     private long _deadline = long.MaxValue;
     private int _timeoutMs;
     private volatile bool _armed;
@@ -21,6 +22,9 @@ internal sealed class ClientBodyTimeout(PipeReader client)
 
     /// <summary>Whether the last armed read was cancelled by this timeout.</summary>
     public bool Fired => _fired;
+
+    /// <summary>Sets the client pipe whose read a firing cancels (when its exchange is bound to a connection).</summary>
+    public void Bind(PipeReader? client) => Volatile.Write(ref _client, client);
 
     /// <summary>Starts a body: <paramref name="timeoutMs"/> per read, paused until a 1xx when <paramref name="awaitingContinue"/>.</summary>
     public void Begin(int timeoutMs, bool awaitingContinue)
@@ -90,6 +94,6 @@ internal sealed class ClientBodyTimeout(PipeReader client)
     {
         Volatile.Write(ref _deadline, long.MaxValue);
         _fired = true;
-        client.CancelPendingRead();
+        _client?.CancelPendingRead();
     }
 }

@@ -14,18 +14,28 @@ namespace PipeBalancer.Forwarding;
 /// Content-Length value for however many the message carried, Content-Length dropped beside
 /// Transfer-Encoding, Host taken from an absolute-form target, Connection set for the client.
 /// Kept field lines are copied in runs, byte for byte, into one span of the outgoing pipe.
-/// One instance per client connection.
+/// One instance per <see cref="RequestState"/>, bound to the connection that rents it.
 /// </summary>
-internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
+internal sealed class HeadRewriter
 {
     // A head is written into one span of at most one pool block; a bigger one spills over.
     private const int MaxHeadSpan = 4096;
+
+    private ReadOnlyMemory<byte> _clientIp;
+    private bool _https;
 
     /// <summary>
     /// The trace context step of the request in progress (traceparent, tracestate, request id),
     /// or null when tracing and request ids are off: then those fields pass through untouched.
     /// </summary>
     public RequestTracing? Tracing { get; set; }
+
+    /// <summary>Binds the rewriter to a client connection: its address (X-Forwarded-For) and whether it came over TLS (X-Forwarded-Proto).</summary>
+    public void Bind(ReadOnlyMemory<byte> clientIp, bool https)
+    {
+        _clientIp = clientIp;
+        _https = https;
+    }
 
     /// <summary>Writes <paramref name="request"/>'s head, edited, to <paramref name="pipe"/> (no flush).</summary>
     public void WriteRequest(PipeWriter pipe, RequestHead request, ForwardedHeadersConfig forwarded)
@@ -111,13 +121,13 @@ internal sealed class HeadRewriter(ReadOnlyMemory<byte> clientIp, bool https)
                 }
             }
 
-            output.Write(clientIp.Span);
+            output.Write(_clientIp.Span);
             output.Write("\r\n"u8);
         }
 
         if (forwarded.Proto)
         {
-            output.Write(https ? "X-Forwarded-Proto: https\r\n"u8 : "X-Forwarded-Proto: http\r\n"u8);
+            output.Write(_https ? "X-Forwarded-Proto: https\r\n"u8 : "X-Forwarded-Proto: http\r\n"u8);
         }
 
         if (forwarded.Host && (host >= 0 || !authority.IsEmpty))

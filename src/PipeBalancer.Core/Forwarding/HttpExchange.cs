@@ -14,17 +14,18 @@ namespace PipeBalancer.Forwarding;
 /// hand both connections to the tunnel. It ends in one <see cref="ExchangeOutcome"/>; the
 /// backend's part in it is recorded through the <see cref="BackendAttempt"/>. The response
 /// head timeout is watched by the heartbeat through <see cref="OnTick"/>. One instance per
-/// client connection, reused for every request on it: nothing is allocated per request.
+/// <see cref="RequestState"/>, bound to the connection that rents it and reused for every
+/// request: nothing is allocated per request.
 /// </summary>
 internal sealed class HttpExchange : IDisposable
 {
-    private readonly IDuplexPipe _client;
+    private IDuplexPipe _client = null!;
+    private System.Net.Sockets.Socket? _clientSocket;
     private readonly RequestHead _request;
     private readonly ResponseHead _response;
     private readonly HeadRewriter _rewriter;
     private readonly RequestBodyPump _pump;
     private readonly ClientBodyTimeout _bodyTimeout;
-    private readonly System.Net.Sockets.Socket? _clientSocket;
 
     // A response head split across pipe segments is copied here; rented on first need.
     private byte[]? _responseScratch;
@@ -41,20 +42,31 @@ internal sealed class HttpExchange : IDisposable
     private bool _closeRequested;
     private SequencePosition _bodyStart;
 
-    /// <param name="client">The client connection's pipes.</param>
-    /// <param name="request">The parsed request head (shared with the session).</param>
-    /// <param name="response">Where response heads are parsed.</param>
-    /// <param name="rewriter">Writes the forwarded heads.</param>
-    /// <param name="clientSocket">The client's socket under the pipes, if any (for <see cref="TcpCork"/>).</param>
-    public HttpExchange(IDuplexPipe client, RequestHead request, ResponseHead response, HeadRewriter rewriter, System.Net.Sockets.Socket? clientSocket = null)
+    public HttpExchange(RequestHead request, ResponseHead response, HeadRewriter rewriter)
     {
-        _client = client;
-        _clientSocket = clientSocket;
         _request = request;
         _response = response;
         _rewriter = rewriter;
-        _bodyTimeout = new ClientBodyTimeout(client.Input);
-        _pump = new RequestBodyPump(client.Input, _bodyTimeout);
+        _bodyTimeout = new ClientBodyTimeout();
+        _pump = new RequestBodyPump(_bodyTimeout);
+    }
+
+    /// <summary>
+    /// Binds the exchange to the client connection whose requests it runs next (null: to none,
+    /// while it waits in a pool, forgetting the last response).
+    /// </summary>
+    /// <param name="client">The client connection's pipes, or null.</param>
+    /// <param name="clientSocket">The client's socket under the pipes, if any (for <see cref="TcpCork"/>).</param>
+    public void Bind(IDuplexPipe? client, System.Net.Sockets.Socket? clientSocket = null)
+    {
+        _client = client!;
+        _clientSocket = clientSocket;
+        _bodyTimeout.Bind(client?.Input);
+        _pump.Bind(client?.Input);
+        if (client is null)
+        {
+            _response.Reset();
+        }
     }
 
     /// <summary>
@@ -75,6 +87,9 @@ internal sealed class HttpExchange : IDisposable
 
     /// <summary>Whether the backend connection may carry another request.</summary>
     public bool KeepBackend { get; private set; }
+
+    /// <summary>Whether no body pump of this exchange is still running (one is left running only when the exchange ended in a fault or an abort).</summary>
+    public bool Quiet => _pump.Ended;
 
     /// <summary>Why the client's body was refused (with <see cref="ExchangeOutcome.ClientRejected"/>).</summary>
     public RejectReason ClientError => _pump.Error;

@@ -25,34 +25,30 @@ namespace PipeBalancer.Forwarding;
 /// </summary>
 internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 {
-    /// <summary>Most fields accepted in a backend's response head.</summary>
-    private const int MaxResponseFields = 256;
-
     private readonly ConnectionContext _connection;
     private readonly ProxyState _state;
+    private readonly RequestStatePool _pool;
+    private readonly string _listener;
     private readonly PipeReader _clientIn;
     private readonly PipeWriter _clientOut;
     private readonly ClientSendTimeout _send;
-    private readonly RequestHead _request;
-    private readonly HttpExchange _exchange;
-    private readonly BackendAttempt _attempt;
-    private readonly HeadRewriter _rewriter;
     private readonly bool _https;
+
+    // What a request in progress needs, rented from the listener's pool when its first byte
+    // arrives and returned when the connection waits for the next one: an idle connection
+    // holds none of it.
+    private RequestState? _work;
 
     // Trace context and request id; created when either is first on for this connection.
     private RequestTracing? _tracing;
 
     // The status the client got for the request in progress (0: none), for its span.
     private int _answered;
-    private readonly int _requestScratchSize;
-    private readonly RateLimitStep _rateLimits;
-
-    // A head that arrives split across pipe segments is copied here; rented on first need,
-    // since most heads fit in one segment and an idle connection should cost little memory.
-    private byte[]? _requestScratch;
     private HeadScanner _scanner;
-    private readonly byte[] _clientIpKey = new byte[KeyExtractor.MaxClientIpKeyLength];
-    private readonly byte[] _clientIpText = new byte[64];
+
+    // The client's address as a routing key (4 or 16 bytes) and as text (X-Forwarded-For, the
+    // access log), in one array.
+    private readonly byte[] _clientIp;
     private readonly int _clientIpKeyLength;
     private readonly int _clientIpTextLength;
 
@@ -69,21 +65,18 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     // For the access log (unused when it is off): when the current request's head was complete,
     // and its method and target, copied because a body's upload moves the pipe past the head.
     private long _requestStart;
-    private byte[]? _accessRequest;
     private int _accessMethodLength;
     private int _accessTargetLength;
 
     public HttpProxySession(ConnectionContext connection, ProxyState state, string listener = "")
     {
-        _rateLimits = new RateLimitStep(listener);
         _connection = connection;
         _state = state;
+        _pool = state.RequestStates;
+        _listener = listener;
         _clientIn = connection.Transport.Input;
         _send = new ClientSendTimeout(connection);
         _clientOut = _send;
-        var limits = state.Current.Config.Limits;
-        _request = new RequestHead(limits.MaxHeaderCount);
-        _requestScratchSize = limits.MaxHeadBytes;
 
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Loopback;
         if (address.IsIPv4MappedToIPv6)
@@ -91,18 +84,23 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             address = address.MapToIPv4();
         }
 
-        _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIpKey);
-        address.TryFormat(_clientIpText, out _clientIpTextLength);
+        // Room for the key and for the longest IPv6 text with a scope id.
+        _clientIp = new byte[KeyExtractor.MaxClientIpKeyLength + 64];
+        _clientIpKeyLength = KeyExtractor.WriteClientIp(address, _clientIp);
+        address.TryFormat(_clientIp.AsSpan(KeyExtractor.MaxClientIpKeyLength), out _clientIpTextLength);
         _https = connection.Features.Get<ITlsHandshakeFeature>() is not null;
-        _rewriter = new HeadRewriter(_clientIpText.AsMemory(0, _clientIpTextLength), _https);
-        _exchange = new HttpExchange(_send, _request, new ResponseHead(MaxResponseFields), _rewriter, connection.Features.Get<IConnectionSocketFeature>()?.Socket);
-        _attempt = new BackendAttempt(state) { Client = connection.RemoteEndPoint, ClientDestination = connection.LocalEndPoint };
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         if (lifetime is not null)
         {
             _closeRegistration = lifetime.ConnectionClosedRequested.Register(static s => ((HttpProxySession)s!).OnCloseRequested(), this);
         }
     }
+
+    private RequestState Work => _work!;
+
+    private ReadOnlySpan<byte> ClientIpKey => _clientIp.AsSpan(0, _clientIpKeyLength);
+
+    private ReadOnlySpan<byte> ClientIpText => _clientIp.AsSpan(KeyExtractor.MaxClientIpKeyLength, _clientIpTextLength);
 
     private static long Now => Environment.TickCount64;
 
@@ -115,7 +113,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             _clientIn.CancelPendingRead();
         }
 
-        _exchange.OnTick(now);
+        Volatile.Read(ref _work)?.Exchange.OnTick(now);
         if (_send.OnTick(now))
         {
             Log.ClientSendTimedOut(_state.Logger, _connection.ConnectionId, _send.TimeoutMs);
@@ -133,6 +131,8 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             _send.TimeoutMs = timeouts.ClientSendMs;
             Volatile.Write(ref _clientDeadline, Now + timeouts.KeepAliveMs);
             _waitingForRequest = true;
+            _accessMethodLength = 0;
+            ReturnWork();
             if (_closeRequested)
             {
                 return;
@@ -172,6 +172,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 {
                     started = true;
                     _waitingForRequest = false;
+                    RentWork();
                     Volatile.Write(ref _clientDeadline, Now + timeouts.HeadersMs);
                 }
 
@@ -181,7 +182,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 var limits = _state.Current.Config.Limits;
                 if (!buffer.IsEmpty && _scanner.ShouldParse(buffer, limits.MaxRequestLineBytes + 2, limits.MaxHeadBytes))
                 {
-                    status = RequestHeadParser.TryParse(RequestView(buffer), _request, limits, out consumed, out reason);
+                    status = RequestHeadParser.TryParse(RequestView(buffer), Work.Request, limits, out consumed, out reason);
                 }
 
                 if (status == ParseStatus.Complete)
@@ -218,7 +219,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             var snapshot = _state.Current;
             var config = snapshot.Config;
             var bodyStart = buffer.GetPosition(consumed);
-            int retryAfter = _rateLimits.Check(snapshot, _request, _clientIpKey.AsSpan(0, _clientIpKeyLength));
+            int retryAfter = Work.RateLimits.Check(snapshot, Work.Request, ClientIpKey);
             if (retryAfter > 0)
             {
                 if (!await AnswerRateLimitedAsync(buffer, bodyStart, retryAfter).ConfigureAwait(false))
@@ -238,24 +239,24 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             }
 
             // 3. Route and exchange, walking on after a failure while a resend is safe.
-            _exchange.HoldHead(bodyStart);
-            _exchange.Replay.Clear();
+            Work.Exchange.HoldHead(bodyStart);
+            Work.Exchange.Replay.Clear();
             var router = snapshot.Backends.Router;
             uint keyHash = router.HashKey(RoutingKey(config.Routing.Key));
-            _attempt.Begin(snapshot, keyHash);
+            Work.Attempt.Begin(snapshot, keyHash);
             BeginTracing(config, keyHash);
             _state.RetryBudget.Request();
             var outcome = ExchangeOutcome.BackendFailed;
             bool replaying = false;
             int retries = 0;
-            var connection = await _attempt.NextAsync(pooled: true).ConfigureAwait(false);
+            var connection = await Work.Attempt.NextAsync(pooled: true).ConfigureAwait(false);
             while (connection is not null)
             {
                 outcome = await ExchangeAsync(connection, config, buffer.Slice(bodyStart), replaying).ConfigureAwait(false);
                 if (outcome == ExchangeOutcome.StaleConnection)
                 {
                     // Nothing reached the client and the backend saw nothing it could act on.
-                    connection = await _attempt.ConnectAsync().ConfigureAwait(false) ?? await _attempt.NextAsync(pooled: true).ConfigureAwait(false);
+                    connection = await Work.Attempt.ConnectAsync().ConfigureAwait(false) ?? await Work.Attempt.NextAsync(pooled: true).ConfigureAwait(false);
                     continue;
                 }
 
@@ -263,19 +264,19 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 // repeat (idempotent, and without a body or with one small enough to have been
                 // kept whole) goes to the next server, within the retry limit and the budget.
                 if (outcome is ExchangeOutcome.BackendFailed or ExchangeOutcome.BadResponse or ExchangeOutcome.TimedOut &&
-                    _request.IsIdempotent && (!_request.HasBody || _exchange.Replay.Ready || replaying) &&
+                    Work.Request.IsIdempotent && (!Work.Request.HasBody || Work.Exchange.Replay.Ready || replaying) &&
                     retries < config.Retries.Max && _state.RetryBudget.TryRetry())
                 {
                     retries++;
                     _state.Counters.Retry();
-                    if (_request.HasBody && !replaying)
+                    if (Work.Request.HasBody && !replaying)
                     {
                         // The client's pipe has moved on: the head is parsed again from the copy.
-                        RequestHeadParser.TryParse(_exchange.Replay.Head, _request, config.Limits, out _, out _);
+                        RequestHeadParser.TryParse(Work.Exchange.Replay.Head, Work.Request, config.Limits, out _, out _);
                         replaying = true;
                     }
 
-                    connection = await _attempt.NextAsync(pooled: true).ConfigureAwait(false);
+                    connection = await Work.Attempt.NextAsync(pooled: true).ConfigureAwait(false);
                     if (connection is null)
                     {
                         break;
@@ -290,7 +291,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             // 4. The end of the exchange: loop, or answer and close.
             _answered = 0;
             bool more = await FinishAsync(outcome, connection is null).ConfigureAwait(false);
-            _rewriter.Tracing?.End(_answered, outcome);
+            Work.Rewriter.Tracing?.End(_answered, outcome);
             if (!more)
             {
                 return;
@@ -302,17 +303,50 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     {
         _closeRegistration.Dispose();
         _tracing?.End(_answered, ExchangeOutcome.Abort);
-        _exchange.Dispose();
-        if (_requestScratch is not null)
+        if (_work is { } work)
         {
-            ArrayPool<byte>.Shared.Return(_requestScratch);
+            _work = null;
+            if (work.Exchange.Quiet)
+            {
+                work.Unbind();
+                _pool.Return(work);
+            }
+            else
+            {
+                // A body pump left running (a fault or an abort) may still touch it.
+                _pool.Drop(work);
+            }
+        }
+    }
+
+    // The first byte of a request: its state from the pool, bound to this connection.
+    private void RentWork()
+    {
+        var work = _pool.Rent();
+        work.Bind(_listener, _send, _connection.Features.Get<IConnectionSocketFeature>()?.Socket, _clientIp.AsMemory(KeyExtractor.MaxClientIpKeyLength, _clientIpTextLength), _https, _connection.RemoteEndPoint, _connection.LocalEndPoint);
+        Volatile.Write(ref _work, work);
+        work.Exchange.CloseRequested = _closeRequested;
+    }
+
+    // Waiting for the next request: the last one's state goes back to the pool.
+    private void ReturnWork()
+    {
+        if (_work is { } work)
+        {
+            Volatile.Write(ref _work, null);
+            work.Unbind();
+            _pool.Return(work);
         }
     }
 
     private void OnCloseRequested()
     {
         _closeRequested = true;
-        _exchange.CloseRequested = true;
+        if (Volatile.Read(ref _work) is { } work)
+        {
+            work.Exchange.CloseRequested = true;
+        }
+
         if (_waitingForRequest)
         {
             _clientIn.CancelPendingRead();
@@ -324,15 +358,15 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ExchangeOutcome> ExchangeAsync(BackendConnection connection, Configuration.BalancerConfig config, ReadOnlySequence<byte> buffered, bool replaying)
     {
-        var backend = _attempt.Backend!;
-        _rewriter.Tracing?.OnExchange(backend);
+        var backend = Work.Attempt.Backend!;
+        Work.Rewriter.Tracing?.OnExchange(backend);
         backend.Begin();
         _state.Counters.Request();
         bool keep = false;
         try
         {
-            var outcome = await _exchange.RunAsync(connection, _attempt, config, buffered, replaying).ConfigureAwait(false);
-            keep = _exchange.KeepBackend && outcome == ExchangeOutcome.KeepAlive;
+            var outcome = await Work.Exchange.RunAsync(connection, Work.Attempt, config, buffered, replaying).ConfigureAwait(false);
+            keep = Work.Exchange.KeepBackend && outcome == ExchangeOutcome.KeepAlive;
             return outcome;
         }
         finally
@@ -358,9 +392,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         {
             // No server left: with nothing eligible, 503; after a failure, what that failure
             // was (502, or 504 for a timeout), naming the backend that failed.
-            int status = _attempt.FailureStatus != 0 ? _attempt.FailureStatus : 503;
-            WriteAccessLog(status, _attempt.FailedBackend);
-            _exchange.ReleaseHead();
+            int status = Work.Attempt.FailureStatus != 0 ? Work.Attempt.FailureStatus : 503;
+            WriteAccessLog(status, Work.Attempt.FailedBackend);
+            Work.Exchange.ReleaseHead();
             await SendAsync(status).ConfigureAwait(false);
             return false;
         }
@@ -368,29 +402,29 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         switch (outcome)
         {
             case ExchangeOutcome.KeepAlive:
-                WriteAccessLog(_exchange.Status, _attempt.Backend);
-                _exchange.ReleaseHead();
+                WriteAccessLog(Work.Exchange.Status, Work.Attempt.Backend);
+                Work.Exchange.ReleaseHead();
                 return true;
             case ExchangeOutcome.Close:
-                WriteAccessLog(_exchange.Status, _attempt.Backend);
-                _exchange.ReleaseHead();
+                WriteAccessLog(Work.Exchange.Status, Work.Attempt.Backend);
+                Work.Exchange.ReleaseHead();
                 await _clientOut.CompleteAsync().ConfigureAwait(false);
                 return false;
             case ExchangeOutcome.ClientRejected:
-                await RejectAsync(_exchange.ClientError).ConfigureAwait(false);
-                WriteAccessLog(Rejections.StatusCode(_exchange.ClientError), _attempt.Backend);
+                await RejectAsync(Work.Exchange.ClientError).ConfigureAwait(false);
+                WriteAccessLog(Rejections.StatusCode(Work.Exchange.ClientError), Work.Attempt.Backend);
                 return false;
             case ExchangeOutcome.ClientGone:
                 return false;
             case ExchangeOutcome.Abort:
-                WriteAccessLog(_exchange.Status, _attempt.Backend);
-                _exchange.ReleaseHead();
+                WriteAccessLog(Work.Exchange.Status, Work.Attempt.Backend);
+                Work.Exchange.ReleaseHead();
                 _connection.Abort(new ConnectionAbortedException("the backend failed after the response had started"));
                 return false;
             default:
-                WriteAccessLog(_attempt.FailureStatus, _attempt.FailedBackend);
-                _exchange.ReleaseHead();
-                await SendAsync(_attempt.FailureStatus).ConfigureAwait(false);
+                WriteAccessLog(Work.Attempt.FailureStatus, Work.Attempt.FailedBackend);
+                Work.Exchange.ReleaseHead();
+                await SendAsync(Work.Attempt.FailureStatus).ConfigureAwait(false);
                 return false;
         }
     }
@@ -402,20 +436,19 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             return buffer.First;
         }
 
-        _requestScratch ??= ArrayPool<byte>.Shared.Rent(_requestScratchSize);
-        return HeadParser.Contiguous(buffer, _requestScratch);
+        return HeadParser.Contiguous(buffer, Work.Scratch);
     }
 
     // A body limit known from Content-Length, or chunked framing that is already broken in the
     // bytes that came with the head, is refused before anything reaches a backend.
     private RejectReason CheckBodyBeforeForwarding(in ReadOnlySequence<byte> buffered, HttpLimits limits)
     {
-        if (limits.MaxBodyBytes > 0 && _request.ContentLength > limits.MaxBodyBytes)
+        if (limits.MaxBodyBytes > 0 && Work.Request.ContentLength > limits.MaxBodyBytes)
         {
             return RejectReason.BodyTooLarge;
         }
 
-        if (_request.Chunked)
+        if (Work.Request.Chunked)
         {
             var probe = default(ChunkedReader);
             if (probe.Read(buffered, out _, out var reason) == ParseStatus.Error)
@@ -433,22 +466,23 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     }
 
     private ReadOnlySpan<byte> RoutingKey(KeySource source) =>
-        KeyExtractor.TryFromHead(_request, source, out var key) ? key : _clientIpKey.AsSpan(0, _clientIpKeyLength);
+        KeyExtractor.TryFromHead(Work.Request, source, out var key) ? key : ClientIpKey;
 
     private void KeepForAccessLog()
     {
         _requestStart = Stopwatch.GetTimestamp();
-        var method = _request.Raw.Span[.._request.MethodLength];
-        var target = _request.Target;
+        var method = Work.Request.Raw.Span[..Work.Request.MethodLength];
+        var target = Work.Request.Target;
         int length = method.Length + target.Length;
-        if (_accessRequest is null || _accessRequest.Length < length)
+        var copy = Work.AccessRequest;
+        if (copy is null || copy.Length < length)
         {
-            // Once per connection, or when a longer request line comes along.
-            _accessRequest = new byte[Math.Max(length, 256)];
+            // Once per pooled state, or when a longer request line comes along.
+            copy = Work.AccessRequest = new byte[Math.Max(length, 256)];
         }
 
-        method.CopyTo(_accessRequest);
-        target.CopyTo(_accessRequest.AsSpan(method.Length));
+        method.CopyTo(copy);
+        target.CopyTo(copy.AsSpan(method.Length));
         _accessMethodLength = method.Length;
         _accessTargetLength = target.Length;
     }
@@ -456,11 +490,11 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     private void WriteAccessLog(int status, Backend? backend)
     {
         _answered = status;
-        if (_state.AccessLog is { } log && _accessRequest is not null)
+        if (_state.AccessLog is { } log && _accessMethodLength > 0 && Work.AccessRequest is { } request)
         {
-            log.Write(_clientIpText.AsSpan(0, _clientIpTextLength), _accessRequest.AsSpan(0, _accessMethodLength),
-                _accessRequest.AsSpan(_accessMethodLength, _accessTargetLength), _request.IsHttp11, status, backend?.Config.Id, _requestStart,
-                _rewriter.Tracing is { } tracing ? tracing.RequestId : default);
+            log.Write(ClientIpText, request.AsSpan(0, _accessMethodLength),
+                request.AsSpan(_accessMethodLength, _accessTargetLength), Work.Request.IsHttp11, status, backend?.Config.Id, _requestStart,
+                Work.Rewriter.Tracing is { } tracing ? tracing.RequestId : default);
         }
     }
 
@@ -469,10 +503,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AnswerRateLimitedAsync(ReadOnlySequence<byte> buffer, SequencePosition bodyStart, int retryAfter)
     {
-        bool keep = _request.KeepAlive && !_request.HasBody && !_closeRequested;
+        bool keep = Work.Request.KeepAlive && !Work.Request.HasBody && !_closeRequested;
         _clientIn.AdvanceTo(keep ? bodyStart : buffer.End);
         _state.Counters.OwnResponse(429);
-        _rateLimits.LogLimited(_state.Logger, _connection.ConnectionId, retryAfter);
+        Work.RateLimits.LogLimited(_state.Logger, _connection.ConnectionId, retryAfter);
         WriteAccessLog(429, null);
         TooManyRequests.Write(_clientOut, retryAfter, close: !keep);
         var flushed = await _clientOut.FlushAsync().ConfigureAwait(false);
@@ -491,13 +525,13 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     {
         if (!config.Tracing.Enabled && !config.RequestId.Enabled)
         {
-            _rewriter.Tracing = null;
+            Work.Rewriter.Tracing = null;
             return;
         }
 
         _tracing ??= new RequestTracing(_state.TraceExport.Logger, _connection.ConnectionId, _https);
-        _tracing.Begin(_request, config, keyHash);
-        _rewriter.Tracing = _tracing;
+        _tracing.Begin(Work.Request, config, keyHash);
+        Work.Rewriter.Tracing = _tracing;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

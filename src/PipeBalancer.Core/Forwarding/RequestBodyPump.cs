@@ -12,15 +12,20 @@ namespace PipeBalancer.Forwarding;
 /// only reader of the client pipe: the exchange hands the pipe over by starting it and takes it
 /// back by awaiting it (after <see cref="Stop"/> when it cannot wait for the body's end). When the
 /// body cannot end (the client went away, or broke the framing), the pump wakes the exchange by
-/// cancelling its pending read of the backend. One instance per client connection.
+/// cancelling its pending read of the backend. One instance per <see cref="RequestState"/>.
 /// </summary>
-internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeout)
+internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
 {
+    private PipeReader _client = null!;
+
+    /// <summary>Sets the client pipe the pump reads (when its exchange is bound to a connection).</summary>
+    public void Bind(PipeReader? client) => _client = client!;
+
     /// <summary>Why the last body was refused (with <see cref="PumpResult.BadBody"/>).</summary>
     public RejectReason Error { get; private set; }
 
     /// <summary>Whether the last pump has ended (its task may still be awaited).</summary>
-    public bool Ended { get; private set; }
+    public bool Ended { get; private set; } = true;
 
     /// <summary>
     /// Starts sending the body of <paramref name="request"/>: first what of it arrived with the
@@ -47,7 +52,7 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
     {
         if (!Ended)
         {
-            client.CancelPendingRead();
+            _client.CancelPendingRead();
             backend.Output.CancelPendingFlush();
         }
     }
@@ -69,7 +74,7 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
                 if (status == ParseStatus.Error || (maxBodyBytes > 0 && body.DataBytes > maxBodyBytes))
                 {
                     Error = status == ParseStatus.Error ? reason : RejectReason.BodyTooLarge;
-                    client.AdvanceTo(buffer.End);
+                    _client.AdvanceTo(buffer.End);
                     result = PumpResult.BadBody;
                     return result;
                 }
@@ -77,7 +82,7 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
                 var data = buffer.Slice(0, take);
                 BodyRelay.Write(backend.Output, data);
                 replay.Append(data);
-                client.AdvanceTo(data.End);
+                _client.AdvanceTo(data.End);
                 var flush = await backend.Output.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
@@ -105,13 +110,13 @@ internal sealed class RequestBodyPump(PipeReader client, ClientBodyTimeout timeo
 
                 reading = true;
                 timeout.Arm();
-                var read = await client.ReadAsync().ConfigureAwait(false);
+                var read = await _client.ReadAsync().ConfigureAwait(false);
                 timeout.Disarm();
                 reading = false;
                 buffer = read.Buffer;
                 if (read.IsCanceled)
                 {
-                    client.AdvanceTo(buffer.Start);
+                    _client.AdvanceTo(buffer.Start);
                     if (timeout.Fired)
                     {
                         // The client stalled: its fault (408), never the backend's.

@@ -5,17 +5,28 @@ using PipeBalancer.Runtime;
 namespace PipeBalancer.RateLimiting;
 
 /// <summary>
-/// The rate-limit step of one client connection: the limiters of its listener in the snapshot
+/// The rate-limit step of one client connection (or of a pooled request state, bound to one): the limiters of its listener in the snapshot
 /// in force (looked up again only when the snapshot changes), asked in lb.json's order. Each
 /// limiter counts on its own: a request one refuses has used a token of those before it.
 /// </summary>
 internal sealed partial class RateLimitStep(string listener)
 {
+    private string _listener = listener;
     private ProxySnapshot? _snapshot;
     private RateLimiter[] _limiters = [];
 
     /// <summary>The limiter that refused the last request, or null.</summary>
     public RateLimiter? LimitedBy { get; private set; }
+
+    /// <summary>Moves the step to the connections of <paramref name="listener"/> (a pooled request state serves any listener).</summary>
+    public void Bind(string listener)
+    {
+        if (!string.Equals(listener, _listener, StringComparison.Ordinal))
+        {
+            _listener = listener;
+            _snapshot = null;
+        }
+    }
 
     /// <summary>0 when the request may go on, else the seconds of its Retry-After.</summary>
     public int Check(ProxySnapshot snapshot, RequestHead request, ReadOnlySpan<byte> clientAddress)
@@ -61,7 +72,7 @@ internal sealed partial class RateLimitStep(string listener)
     {
         if (!ReferenceEquals(snapshot, _snapshot))
         {
-            _limiters = snapshot.RateLimits.For(listener);
+            _limiters = snapshot.RateLimits.For(_listener);
             _snapshot = snapshot;
         }
 

@@ -61,6 +61,7 @@ internal sealed class ProxyState : IAsyncDisposable
             Math.Min(Math.Min(timeouts.HeadersMs, timeouts.ConnectMs), Math.Min(timeouts.ResponseHeadMs, timeouts.KeepAliveMs)),
             Math.Min(timeouts.BackendIdleMs, Math.Min(timeouts.ClientBodyMs, timeouts.ClientSendMs)));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
+        RequestStates = new RequestStatePool(this);
         Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
         var retries = config.Retries;
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
@@ -70,6 +71,9 @@ internal sealed class ProxyState : IAsyncDisposable
         TraceExport.Apply(config.Tracing);
         Discovery = new DiscoveryService(this, loggerFactory.CreateLogger("PipeBalancer.Discovery"), TimeProvider.System, Random.Shared);
     }
+
+    /// <summary>The state of HTTP requests in progress, rented per request so that idle connections hold none.</summary>
+    internal RequestStatePool RequestStates { get; }
 
     /// <summary>The export of spans over OTLP (<c>tracing</c> section), rebuilt when its settings change.</summary>
     public TraceExport TraceExport { get; }

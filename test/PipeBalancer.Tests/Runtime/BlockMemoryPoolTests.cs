@@ -53,6 +53,24 @@ public sealed class BlockMemoryPoolTests
     }
 
     [Test]
+    public void Rented_CountsBlocksNotYetReturned_WhetherKeptOrLeftBeyondTheCap()
+    {
+        using var pool = new BlockMemoryPool(blockSize: 1024, maxRetained: 2);
+        var blocks = Enumerable.Range(0, 5).Select(_ => pool.Rent()).ToList();
+        Assert.That(pool.Rented, Is.EqualTo(5));
+
+        blocks[0].Dispose();
+        blocks[0].Dispose();
+        Assert.That(pool.Rented, Is.EqualTo(4));
+
+        blocks.ForEach(b => b.Dispose());
+        Assert.That(pool.Rented, Is.Zero, "two kept, three left to the collector: none out");
+
+        using var again = pool.Rent();
+        Assert.That(pool.Rented, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task PipeOverThePool_ReadsInWholeBlocks_AndAllocatesNothingPerMessage()
     {
         using var pool = new BlockMemoryPool(blockSize: 16 * 1024);

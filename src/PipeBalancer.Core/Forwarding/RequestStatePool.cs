@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using PipeBalancer.Runtime;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// The <see cref="RequestState"/>s that no request is using, shared by every HTTP listener. A
+/// session rents one when a request's first byte arrives and returns it when it waits for the
+/// next request, so the states in use follow the requests in progress, not the connections
+/// open. Renting and returning allocate nothing once the pool holds a state per request in
+/// progress; beyond <see cref="MaxRetained"/> free states, returned ones are left to the
+/// collector (as Kestrel's and ObjectPool's pools do), so a burst does not hold its memory for good.
+/// </summary>
+internal sealed class RequestStatePool(ProxyState state)
+{
+    /// <summary>Free states kept: enough for this many requests between two of their steps at once (about 1.7 KB each).</summary>
+    public const int MaxRetained = 1024;
+
+    private readonly ConcurrentQueue<RequestState> _free = new();
+    private int _count;
+    private long _created;
+    private long _dropped;
+
+    /// <summary>Free states held.</summary>
+    public int Free => Volatile.Read(ref _count);
+
+    /// <summary>States rented and not returned: the requests in progress (exact when none is being rented or returned).</summary>
+    public long InUse => Volatile.Read(ref _created) - Volatile.Read(ref _dropped) - Free;
+
+    /// <summary>A free state that fits the limits in force, or a new one.</summary>
+    public RequestState Rent()
+    {
+        var limits = state.Current.Config.Limits;
+        while (_free.TryDequeue(out var free))
+        {
+            Interlocked.Decrement(ref _count);
+            if (free.Fits(limits))
+            {
+                return free;
+            }
+
+            // Made under limits that a reload has since changed.
+            Drop(free);
+        }
+
+        Interlocked.Increment(ref _created);
+        return new RequestState(state, limits);
+    }
+
+    /// <summary>Takes back a state whose request is over (it must be unbound already).</summary>
+    public void Return(RequestState free)
+    {
+        if (Interlocked.Increment(ref _count) <= MaxRetained)
+        {
+            _free.Enqueue(free);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _count);
+            Drop(free);
+        }
+    }
+
+    /// <summary>Lets a rented state go without taking it back (a body pump may still be running on it).</summary>
+    public void Drop(RequestState state)
+    {
+        Interlocked.Increment(ref _dropped);
+        state.Dispose();
+    }
+}
