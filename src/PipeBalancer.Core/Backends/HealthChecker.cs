@@ -157,6 +157,27 @@ internal sealed class HealthChecker : IAsyncDisposable
                         return;
                     }
 
+                    if (IsLocalLimit(e))
+                    {
+                        // Out of descriptors or ports here: the check was never made, and says
+                        // nothing of the backend (told once until a check completes).
+                        if (!faulted)
+                        {
+                            faulted = true;
+                            foreach (var observer in _observers)
+                            {
+                                observer.OnCheckNotMade(backend, e);
+                            }
+                        }
+
+                        if (!await DelayAsync(state.NextDelay(config.Jitter, _random.NextDouble()), stop).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+
+                        continue;
+                    }
+
                     result = HealthCheckResult.From(e, config.TimeoutMs);
                 }
                 catch (Exception e)
@@ -213,6 +234,19 @@ internal sealed class HealthChecker : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    private static bool IsLocalLimit(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException socket)
+            {
+                return Forwarding.NetworkFault.Classify(socket) == Forwarding.NetworkFaultKind.LocalLimit;
+            }
+        }
+
+        return false;
     }
 
     // False when the checker stops during the wait.

@@ -30,6 +30,13 @@ internal sealed partial class HealthLog(ILogger logger) : IHealthObserver
     public void OnCheckFault(Backend backend, Exception fault) =>
         CheckFault(logger, backend.Config.Id, backend.Config.Address.Text, fault);
 
+    /// <inheritdoc />
+    public void OnCheckNotMade(Backend backend, Exception cause) =>
+        CheckNotMade(logger, backend.Config.Id, backend.Config.Address.Text, cause.Message);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Backend {BackendId} ({Address}): health check not made, out of file descriptors or local ports here ({Error}); not counted against the backend, logged again after a check completes")]
+    private static partial void CheckNotMade(ILogger logger, string backendId, string address, string error);
+
     [LoggerMessage(EventId = 3001, Message = "Backend {BackendId} ({Address}): health {Before} -> {After}")]
     private static partial void Changed(ILogger logger, LogLevel level, string backendId, string address, HealthStatus before, HealthStatus after);
 

@@ -23,4 +23,13 @@ internal interface IHealthObserver
     void OnCheckFault(Backend backend, Exception fault)
     {
     }
+
+    /// <summary>
+    /// Called when a check could not be made for want of a local resource (out of file
+    /// descriptors or local ports, EMFILE/ENFILE): not counted for or against the backend.
+    /// Called once until a check completes again.
+    /// </summary>
+    void OnCheckNotMade(Backend backend, Exception cause)
+    {
+    }
 }

@@ -127,6 +127,7 @@ internal sealed class BackendAttempt(ProxyState state)
                 if (state.LocalLimits.Record(state.LocalLimits.Accepted))
                 {
                     Log.DataPlaneOutOfDescriptors(state.Logger, "connect", e.Message);
+                    Log.LocalLimitsQuietLater(state);
                 }
             }
             else

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -39,6 +40,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Listener {Listener}: {Open} client connections open, the most the descriptor limit leaves room for ({Budget}): accepting paused until some close; /readyz reports not ready meanwhile")]
     public static partial void AcceptPausedAtBudget(ILogger logger, string listener, long open, long budget);
+
+    /// <summary>Logs event 1106 once the episode of local-limit faults that just began is over.</summary>
+    public static void LocalLimitsQuietLater(ProxyState state) =>
+        state.LocalLimits.WhenQuiet(() => LocalLimitsQuiet(state.Logger, state.LocalLimits.Accepted, state.LocalLimits.Budget));
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Accepting and connecting again: no accept paused or failed and no connect failed on a local limit for 5 s ({Open} client connections open, at most {Budget}); /readyz no longer reports it")]
+    private static partial void LocalLimitsQuiet(ILogger logger, long open, long budget);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the client read nothing for {TimeoutMs} ms (timeouts.clientSendMs); the connection is closed")]
     public static partial void ClientSendTimedOut(ILogger logger, string connectionId, int timeoutMs);

@@ -17,6 +17,14 @@ namespace PipeBalancer.Runtime;
 /// for (<see cref="SetBudget"/>), so that a flood finds a full backlog rather than a process
 /// out of descriptors.
 /// </para>
+/// <para>
+/// The budget is never more than the descriptors actually free: a process whose own files
+/// leave little room (the JIT executable holds about two descriptors per loaded assembly) gets
+/// a budget of one rather than a fixed minimum. A larger floor let the data plane take the
+/// last descriptors, and the runtime's next lazy load (an assembly, a type initializer) failed
+/// for the life of the process: the admin app's first response after a flood threw a
+/// <see cref="TypeInitializationException"/> for every request from then on.
+/// </para>
 /// </summary>
 internal sealed class LocalLimitFaults : IDisposable
 {
@@ -34,18 +42,24 @@ internal sealed class LocalLimitFaults : IDisposable
     private long _ceiling = long.MaxValue;
     private long _budget = long.MaxValue;
     private int _atBudget;
+    private int _watching;
+    private TaskCompletionSource? _room;
 
     /// <summary>The most client connections the descriptor limit leaves room for (each may hold a backend connection too).</summary>
     public long Budget => Volatile.Read(ref _budget);
 
     /// <summary>
     /// Sets <see cref="Budget"/> from the process's descriptor limit and the descriptors it holds
-    /// once started: half of what is left after a reserve, since a client connection and its
-    /// backend connection take one each.
+    /// once started (the reserve among them): half of what is left after as many again for the
+    /// runtime's own files, since a client connection and its backend connection take one each;
+    /// at least one, so that a process with almost no room still serves, one client at a time.
     /// </summary>
-    public void SetBudget(long limit, long inUse)
+    /// <returns>The budget.</returns>
+    public long SetBudget(long limit, long inUse)
     {
-        Volatile.Write(ref _budget, limit <= 0 ? long.MaxValue : Math.Max(8, (limit - inUse - 2 * Reserve) / 2));
+        long budget = limit <= 0 ? long.MaxValue : Math.Max(1, (limit - inUse - Reserve) / 2);
+        Volatile.Write(ref _budget, budget);
+        return budget;
     }
 
     /// <summary>
@@ -76,8 +90,62 @@ internal sealed class LocalLimitFaults : IDisposable
     /// <summary>A listener accepted a client socket.</summary>
     public void Opened() => Interlocked.Increment(ref _accepted);
 
-    /// <summary>An accepted client socket closed.</summary>
-    public void Closed() => Interlocked.Decrement(ref _accepted);
+    /// <summary>An accepted client socket closed: a listener waiting for room (<see cref="WaitForRoomAsync"/>) tries again.</summary>
+    public void Closed()
+    {
+        Interlocked.Decrement(ref _accepted);
+        if (Volatile.Read(ref _room) is { } room && Interlocked.CompareExchange(ref _room, null, room) == room)
+        {
+            room.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Waits until a client connection closes or <paramref name="maxMs"/> pass, whichever comes
+    /// first (only while accepting is paused; nothing is allocated when no listener waits).
+    /// </summary>
+    public async Task WaitForRoomAsync(int maxMs, CancellationToken cancellationToken)
+    {
+        var room = Volatile.Read(ref _room);
+        if (room is null)
+        {
+            var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            room = Interlocked.CompareExchange(ref _room, created, null) ?? created;
+        }
+
+        using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timer = Task.Delay(maxMs, delay.Token);
+        if (await Task.WhenAny(room.Task, timer).ConfigureAwait(false) == room.Task)
+        {
+            await delay.CancelAsync().ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Calls <paramref name="quiet"/> once, when no fault has happened for <see cref="QuietMs"/>
+    /// (the end of the episode that just started: <c>/readyz</c> no longer counts it). One
+    /// watch at a time; a call while one runs does nothing.
+    /// </summary>
+    public void WhenQuiet(Action quiet)
+    {
+        if (Interlocked.Exchange(ref _watching, 1) == 0)
+        {
+            _ = WatchAsync(quiet);
+        }
+    }
+
+    private async Task WatchAsync(Action quiet)
+    {
+        while (Recent)
+        {
+            await Task.Delay(QuietMs / 10).ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _watching, 0);
+        quiet();
+    }
 
     /// <summary>Faults since start.</summary>
     public long Total => Interlocked.Read(ref _total);

@@ -13,13 +13,19 @@ namespace PipeBalancer.Hosting;
 /// out of descriptors does not spin; it is recorded (<see cref="LocalLimitFaults"/>: the log and
 /// <c>/readyz</c> say so) and charged to nobody. Accepting resumes at full speed on the first
 /// success; while the process is short of descriptors, the listener accepts no more clients
-/// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). Any other failed accept (a connection reset while it waited in the backlog) is
-/// skipped, as Kestrel does.
+/// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). While paused at
+/// the budget it accepts again as soon as a client connection closes. The first pause or
+/// failure of an episode is logged, and so is its end (none for 5 s). Any other failed accept
+/// (a connection reset while it waited in the backlog) is skipped, as Kestrel does.
 /// </summary>
 internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state) : IConnectionListener
 {
     private const int FirstDelayMs = 10;
     private const int MaxDelayMs = 1_000;
+
+    /// <summary>The longest wait for a closing connection while paused: the ceiling set after a
+    /// failed accept lifts with time too (<see cref="LocalLimitFaults.MayAccept"/>), which no close signals.</summary>
+    private const int PausedRecheckMs = 50;
 
     /// <inheritdoc />
     public EndPoint EndPoint { get; } = socket.LocalEndPoint!;
@@ -36,7 +42,7 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
                 // After running out: no more clients than there were then, until they thin out.
                 while (!state.LocalLimits.MayAccept(state.LocalLimits.Accepted) || AtBudget())
                 {
-                    await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                    await state.LocalLimits.WaitForRoomAsync(PausedRecheckMs, cancellationToken).ConfigureAwait(false);
                 }
 
                 accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
@@ -60,6 +66,7 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
                 if (state.LocalLimits.Record(state.LocalLimits.Accepted))
                 {
                     Log.DataPlaneOutOfDescriptors(state.Logger, "accept", e.Message);
+                    Log.LocalLimitsQuietLater(state);
                 }
 
                 if (delayMs == MaxDelayMs || delayMs == FirstDelayMs)
@@ -85,10 +92,8 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
             }
 
             accepted.NoDelay = true;
-            var connection = factory.Create(accepted);
             state.LocalLimits.Opened();
-            connection.ConnectionClosed.Register(static limits => ((LocalLimitFaults)limits!).Closed(), state.LocalLimits);
-            return connection;
+            return new CountedConnection(factory.Create(accepted), state.LocalLimits);
         }
     }
 
@@ -103,6 +108,7 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
         if (episodeStart)
         {
             Log.AcceptPausedAtBudget(state.Logger, name, open, state.LocalLimits.Budget);
+            Log.LocalLimitsQuietLater(state);
         }
 
         return true;

@@ -137,7 +137,13 @@ internal sealed class BalancerHost : IAsyncDisposable
             HostLog.Listening(_logger, server);
         }
 
-        State.LocalLimits.SetBudget(DescriptorLimit.Read(), DescriptorLimit.InUse());
+        long limit = DescriptorLimit.Read();
+        long inUse = DescriptorLimit.InUse();
+        long budget = State.LocalLimits.SetBudget(limit, inUse);
+        if (limit > 0)
+        {
+            HostLog.DescriptorBudget(_logger, limit, inUse, budget);
+        }
         State.Listening = true;
         State.StartHealthChecks();
         if (_configPath is not null)

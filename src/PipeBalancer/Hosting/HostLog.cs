@@ -18,6 +18,9 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Listener {Listener} ({Mode}{Tls}) on {EndPoint}")]
     private static partial void ListeningCore(ILogger logger, string listener, string mode, string tls, string endPoint);
 
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Descriptor limit {Limit}, {InUse} open after start: listeners hold at most {Budget} client connections at a time (each may have a backend connection too; the rest is kept for the runtime)")]
+    public static partial void DescriptorBudget(ILogger logger, long limit, long inUse, long budget);
+
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Reloading {Path} ({Trigger})")]
     public static partial void Reloading(ILogger logger, string path, string trigger);
 

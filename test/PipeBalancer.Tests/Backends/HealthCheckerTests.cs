@@ -183,6 +183,34 @@ public sealed class HealthCheckerTests
         });
     }
 
+    [Test]
+    public async Task ChecksThatCannotConnectForWantOfDescriptors_CountForNoOne_AndAreToldOnce()
+    {
+        var time = new FakeTimeProvider();
+        using var set = new BackendSet(Config(1));
+        var observer = new RecordingObserver();
+        int calls = 0;
+        var config = HealthConfig.Default with { IntervalMs = 1000, Rise = 1, Fall = 1, Jitter = 0, UnknownTakesTraffic = false };
+
+        // What SocketsHttpHandler throws when socket() fails with EMFILE.
+        var emfile = new HttpRequestException(HttpRequestError.ConnectionError, "Too many open files",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.TooManyOpenSockets));
+        await using var checker = new HealthChecker(set, config, time, [observer], (_, _) =>
+            Interlocked.Increment(ref calls) <= 3 ? throw emfile : Task.FromResult(HealthCheckResult.Pass(200)));
+        checker.Start();
+
+        await Until(() => Volatile.Read(ref calls) >= 3, () => time.Advance(TimeSpan.FromSeconds(1)));
+        Assert.That(set[0].Health, Is.EqualTo(HealthStatus.Unknown), "a check never made says nothing of the backend");
+        await Until(() => set[0].Health == HealthStatus.Healthy, () => time.Advance(TimeSpan.FromSeconds(1)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(observer.NotMade, Is.EqualTo(1));
+            Assert.That(observer.Faults, Is.Empty);
+            Assert.That(observer.Changes, Does.Not.Contain(("s1", HealthStatus.Unknown, HealthStatus.Unhealthy)));
+        });
+    }
+
     private static async Task Advance(FakeTimeProvider time, int milliseconds, Func<bool> done)
     {
         time.Advance(TimeSpan.FromMilliseconds(milliseconds));
@@ -216,6 +244,12 @@ public sealed class HealthCheckerTests
         public List<string> Outcomes { get; } = [];
 
         public List<Exception> Faults { get; } = [];
+
+        public int NotMade => Volatile.Read(ref _notMade);
+
+        private int _notMade;
+
+        public void OnCheckNotMade(Backend backend, Exception cause) => Interlocked.Increment(ref _notMade);
 
         public void OnCheckFault(Backend backend, Exception fault)
         {

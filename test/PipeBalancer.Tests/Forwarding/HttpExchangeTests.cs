@@ -391,6 +391,37 @@ public sealed class HttpExchangeTests
         });
     }
 
+    [Test]
+    public async Task ConnectsFailingOnALocalLimit_AnswerBadGateway_AndAreChargedToNoBackend()
+    {
+        await using var proxy = new ProxyHarness(1, _ => Task.CompletedTask);
+        proxy.State.Connect = (_, _) => throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.TooManyOpenSockets);
+        var backend = proxy.State.Current.Backends[0];
+        var answers = new List<string>();
+
+        // More failures than open a circuit (circuit.consecutiveFailures, 5 by default).
+        for (int i = 0; i < 8; i++)
+        {
+            var (client, handler, _) = proxy.ConnectHttp();
+            await SendAsync(client.Output, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            answers.Add(await ReadToEndAsync(client.Input));
+            await handler;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers, Has.All.StartWith("HTTP/1.1 502 "));
+            Assert.That(backend.Failures, Is.Zero);
+            Assert.That(backend.Circuit.State, Is.EqualTo(PipeBalancer.Backends.CircuitState.Closed));
+            Assert.That(backend.Eligible, Is.True);
+            Assert.That(proxy.State.LocalLimits.Total, Is.EqualTo(8));
+            Assert.That(proxy.State.LocalLimits.Recent, Is.True, "/readyz says the balancer is out of descriptors");
+            Assert.That(proxy.Logs.Entries.Count(e => e.Id.Id == 2002), Is.EqualTo(8));
+            Assert.That(proxy.Logs.Entries.Count(e => e.Id.Id == 1102), Is.EqualTo(1), "one line for the episode");
+            Assert.That(proxy.Logs.Entries.Any(e => e.Id.Id is 1003 or 2001), Is.False);
+        });
+    }
+
     private static int CountLines(string head, string prefix) =>
         head.Split("\r\n").Count(l => l.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
 }
