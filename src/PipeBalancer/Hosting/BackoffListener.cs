@@ -84,7 +84,12 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
                 continue;
             }
 
-            accepted.NoDelay = true;
+            if (!OperatingSystem.IsLinux())
+            {
+                // Linux inherits it from the listening socket (BackoffListenerFactory).
+                accepted.NoDelay = true;
+            }
+
             var connection = factory.Create(accepted);
             state.LocalLimits.Opened();
             connection.ConnectionClosed.Register(static limits => ((LocalLimitFaults)limits!).Closed(), state.LocalLimits);
