@@ -332,9 +332,9 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         try
         {
             var outcome = await _exchange.RunAsync(connection, _attempt, config, buffered, replaying).ConfigureAwait(false);
-            // A client that closes after this request (Connection: close, HTTP/1.0) leaves the
-            // backend connection as fit as a keep-alive one: it goes back to the pool, so a new
-            // client connection per request does not cost a new backend connection too.
+            // A client that closes after this request (Connection: close) leaves the backend
+            // connection as fit as a keep-alive one: it goes back to the pool, so a new client
+            // connection per request does not cost a new backend connection too.
             keep = _exchange.KeepBackend && outcome is ExchangeOutcome.KeepAlive or ExchangeOutcome.Close;
             return outcome;
         }
