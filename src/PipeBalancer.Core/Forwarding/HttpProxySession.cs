@@ -366,7 +366,10 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
         try
         {
             var outcome = await Work.Exchange.RunAsync(connection, Work.Attempt, config, buffered, replaying).ConfigureAwait(false);
-            keep = Work.Exchange.KeepBackend && outcome == ExchangeOutcome.KeepAlive;
+            // A client that closes after this request (Connection: close) leaves the backend
+            // connection as fit as a keep-alive one: it goes back to the pool, so a new client
+            // connection per request does not cost a new backend connection too.
+            keep = Work.Exchange.KeepBackend && outcome is ExchangeOutcome.KeepAlive or ExchangeOutcome.Close;
             return outcome;
         }
         finally

@@ -91,7 +91,12 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
                 continue;
             }
 
-            accepted.NoDelay = true;
+            if (!OperatingSystem.IsLinux())
+            {
+                // Linux inherits it from the listening socket (BackoffListenerFactory).
+                accepted.NoDelay = true;
+            }
+
             state.LocalLimits.Opened();
             return new CountedConnection(factory.Create(accepted), state.LocalLimits);
         }

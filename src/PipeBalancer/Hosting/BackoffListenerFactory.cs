@@ -34,6 +34,9 @@ internal sealed class BackoffListenerFactory(string listener, ProxyState state, 
 
         try
         {
+            // Linux gives an accepted socket the listening socket's TCP_NODELAY: set once here,
+            // it saves a setsockopt per connection (BackoffListener sets it per socket elsewhere).
+            socket.NoDelay = true;
             socket.Listen(Backlog);
         }
         catch

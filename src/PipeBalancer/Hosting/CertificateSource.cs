@@ -14,19 +14,22 @@ namespace PipeBalancer.Hosting;
 /// </summary>
 internal sealed class CertificateSource
 {
-    private volatile SslStreamCertificateContext _context;
+    // The certificate with the handshake options built on it, swapped whole on reload: every
+    // handshake takes the same options object instead of building one (nothing in Kestrel or
+    // SslStream writes to it, since ApplicationProtocols is always set).
+    private volatile Offer _offer;
 
     private CertificateSource(TlsConfig config, SslStreamCertificateContext context)
     {
         Config = config;
-        _context = context;
+        _offer = new Offer(context);
     }
 
     /// <summary>The files.</summary>
     public TlsConfig Config { get; }
 
     /// <summary>The certificate in use.</summary>
-    public X509Certificate2 Certificate => _context.TargetCertificate;
+    public X509Certificate2 Certificate => _offer.Context.TargetCertificate;
 
     /// <summary>Reads <paramref name="config"/>'s files; null with the reason when they do not hold a certificate and its key.</summary>
     public static CertificateSource? TryLoad(TlsConfig config, out string? error)
@@ -44,23 +47,36 @@ internal sealed class CertificateSource
             return false;
         }
 
-        _context = context;
+        _offer = new Offer(context);
         return true;
     }
 
     /// <summary>
     /// What one handshake is offered: the current certificate, TLS 1.2 or 1.3; ALPN http/1.1 on
     /// an http listener and no protocol at all on a tcp one, whose bytes go to the backend as
-    /// they are (a client offered h2 must not think it got it).
+    /// they are (a client offered h2 must not think it got it). No renegotiation (a client
+    /// asking for one under TLS 1.2 is refused; TLS 1.3 has none) and no client certificate.
     /// </summary>
-    public SslServerAuthenticationOptions Options(bool http) => new()
+    public SslServerAuthenticationOptions Options(bool http) => http ? _offer.Http : _offer.Tcp;
+
+    private static SslServerAuthenticationOptions Create(SslStreamCertificateContext context, bool http) => new()
     {
-        ServerCertificateContext = _context,
+        ServerCertificateContext = context,
         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         ApplicationProtocols = http ? [SslApplicationProtocol.Http11] : [],
         ClientCertificateRequired = false,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        AllowRenegotiation = false,
     };
+
+    private sealed class Offer(SslStreamCertificateContext context)
+    {
+        public SslStreamCertificateContext Context { get; } = context;
+
+        public SslServerAuthenticationOptions Http { get; } = Create(context, http: true);
+
+        public SslServerAuthenticationOptions Tcp { get; } = Create(context, http: false);
+    }
 
     private static SslStreamCertificateContext? Read(TlsConfig config, out string? error)
     {

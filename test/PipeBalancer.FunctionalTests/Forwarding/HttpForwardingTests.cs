@@ -184,6 +184,35 @@ public sealed class HttpForwardingTests
     }
 
     [Test]
+    public async Task ClientsThatCloseAfterEachRequest_ShareOneBackendConnection()
+    {
+        // The backend keeps its connection open: a client's Connection: close ends only the
+        // client's side, and the next client's request goes over the same backend connection.
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            while (await self.ReadHeadAsync(socket) is not null)
+            {
+                await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray());
+            }
+        });
+        await using var balancer = await TestBalancer.StartAsync([("raw", backend.Port)]);
+        for (int n = 0; n < 3; n++)
+        {
+            using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+            await client.SendAsync($"GET /c/{n} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+            var response = await client.ReadResponseAsync();
+            Assert.Multiple(async () =>
+            {
+                Assert.That(response!.BodyText, Is.EqualTo("ok"));
+                Assert.That(response.Header("Connection"), Is.EqualTo("close"));
+                Assert.That(await client.IsClosedAsync(), Is.True);
+            });
+        }
+
+        Assert.That(backend.Accepted, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task ExpectContinue_Works()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/echo") { Content = new StringContent("continued body") };

@@ -125,6 +125,35 @@ public sealed class TlsTests
     }
 
     [Test]
+    public async Task AClientComingBack_ResumesItsTls12Session_WithoutAFullHandshake()
+    {
+        // openssl comes with ca-certificates (build.sh's test packages). -reconnect opens five
+        // more connections, each offering the first one's session.
+        Assert.That(File.Exists("/usr/bin/openssl"), Is.True, "openssl is needed for this test: apt-get install openssl");
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("resume");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] });
+        var start = new ProcessStartInfo("/usr/bin/openssl", ["s_client", "-tls1_2", "-reconnect", "-connect", $"127.0.0.1:{balancer.EndPoint.Port}"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var openssl = Process.Start(start)!;
+        openssl.StandardInput.Close();
+        var output = openssl.StandardOutput.ReadToEndAsync();
+        var error = openssl.StandardError.ReadToEndAsync();
+        await openssl.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var handshakes = (await output).Split('\n').Where(line => line.StartsWith("New, ", StringComparison.Ordinal) || line.StartsWith("Reused, ", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(handshakes, Has.Count.EqualTo(6), await error);
+            Assert.That(handshakes.Skip(1), Has.All.StartsWith("Reused, TLSv1.2"), "every reconnection resumed the session");
+        });
+    }
+
+    [Test]
     public void ACertificateThatDoesNotLoad_StopsTheStart_WithTheReason()
     {
         string certificate = Path.Combine(_dir, "bad.pem");
