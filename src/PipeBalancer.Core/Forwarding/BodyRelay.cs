@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -12,7 +13,7 @@ namespace PipeBalancer.Forwarding;
 internal static class BodyRelay
 {
     /// <summary>True when the whole body went out; false when the backend broke off or sent a broken framing, or the client went away.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public static async ValueTask<bool> CopyAsync<TBody>(PipeReader from, PipeWriter to, TBody body)
         where TBody : struct, IBodyFraming
     {
