@@ -25,7 +25,7 @@ public sealed class ConcurrentAllocationTests
     // header: 3-13 KB a second measured with no request in flight) spread over the measured
     // requests: 0.3-0.6 bytes per request at 13-17k requests a second on a loaded 2-core
     // machine, and under 8 down to about 1,600 a second. Anything allocated per request is at
-    // least 24 bytes, so an object on one request in three fails this.
+    // least 24 bytes, so even an object on every other request fails this.
     private const double MaxBytesPerRequest = 8.0;
 
     private static readonly byte[] Response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
