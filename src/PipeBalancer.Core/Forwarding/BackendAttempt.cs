@@ -75,7 +75,7 @@ internal sealed class BackendAttempt(ProxyState state)
     /// is idle, else a new one. A backend whose connect fails is charged and the walk goes on
     /// (nothing was sent, so any method may). Null when the walk has nothing left.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<BackendConnection?> NextAsync(bool pooled)
     {
         while (true)
@@ -103,7 +103,7 @@ internal sealed class BackendAttempt(ProxyState state)
     }
 
     /// <summary>A new connection to the current backend (a pooled one went stale); null when the connect fails.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<BackendConnection?> ConnectAsync()
     {
         var backend = Backend!;

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -22,7 +23,7 @@ internal static class BodyRelay
     /// the first bytes go out at once) it is corked (<see cref="TcpCork"/>) until the last bytes
     /// are flushed, so the rest leaves in full segments; null to leave the socket alone.
     /// </param>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public static async ValueTask<bool> CopyAsync<TBody>(PipeReader from, PipeWriter to, TBody body, Socket? cork = null)
         where TBody : struct, IBodyFraming
     {

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -92,7 +93,7 @@ internal sealed class ClientSendTimeout : PipeWriter, IDuplexPipe
     }
 
     // The client is not keeping up: the flush waits under the deadline.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<FlushResult> WaitAsync(ValueTask<FlushResult> flush)
     {
         Volatile.Write(ref _deadline, Environment.TickCount64 + TimeoutMs);

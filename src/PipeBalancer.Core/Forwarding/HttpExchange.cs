@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Backends;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -129,7 +130,7 @@ internal sealed class HttpExchange : IDisposable
     /// after the head in the client pipe (the body's start); <paramref name="replaying"/> says the
     /// request comes from <see cref="Replay"/> instead.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     public async ValueTask<ExchangeOutcome> RunAsync(BackendConnection backend, BackendAttempt attempt, Configuration.BalancerConfig config,
         ReadOnlySequence<byte> buffered, bool replaying)
     {
@@ -375,7 +376,7 @@ internal sealed class HttpExchange : IDisposable
     // pump is stopped and awaited first, because a body that broke the client's limits or
     // framing is why the backend gave up: the client then gets 413 or 400, and the backend is
     // not charged.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<ExchangeOutcome> FailBeforeResponseAsync(BackendAttempt attempt, BackendConnection backend, bool pumping, ValueTask<PumpResult> pump,
         ExchangeOutcome outcome)
     {
@@ -394,7 +395,7 @@ internal sealed class HttpExchange : IDisposable
 
     // 1xx other than 101 goes to an HTTP/1.1 client as it is (100 Continue lets the client send
     // its body); an HTTP/1.0 client never gets one (RFC 9110 section 15.2).
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> RelayInformationalAsync(BackendConnection backend, SequencePosition afterHead)
     {
         _scanner.Reset();
@@ -410,7 +411,7 @@ internal sealed class HttpExchange : IDisposable
         return !(await _client.Output.FlushAsync().ConfigureAwait(false)).IsCompleted;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> RelayResponseAsync(BackendConnection backend, ReadOnlySequence<byte> response, int headLength, BodyFraming framing, bool clientKeepAlive)
     {
         var output = _client.Output;
@@ -443,7 +444,7 @@ internal sealed class HttpExchange : IDisposable
 
     // The 101 goes to the client at once; a body announced with the upgrade is sent whole
     // before the tunnel takes the client pipe over (the pump owns it until then).
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<ExchangeOutcome> TunnelAsync(BackendConnection backend, SequencePosition afterHead, bool pumping, ValueTask<PumpResult> pump)
     {
         _client.Output.Write(_response.Raw.Span);

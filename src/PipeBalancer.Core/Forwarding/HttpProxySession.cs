@@ -355,7 +355,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     // One exchange on one connection, with the backend's in-flight count and byte counters
     // around it; the connection goes back to the pool when it can carry another request.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<ExchangeOutcome> ExchangeAsync(BackendConnection connection, Configuration.BalancerConfig config, ReadOnlySequence<byte> buffered, bool replaying)
     {
         var backend = Work.Attempt.Backend!;
@@ -388,7 +388,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
     }
 
     // False when the connection is to close.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> FinishAsync(ExchangeOutcome outcome, bool walkEnded)
     {
         if (walkEnded && outcome is not (ExchangeOutcome.ClientRejected or ExchangeOutcome.ClientGone or ExchangeOutcome.Abort))
@@ -503,7 +503,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     // 429 from the balancer; nothing reaches a backend. The connection stays open when HTTP lets
     // it (keep-alive, and no body that would have to be read and thrown away first). False when it closes.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<bool> AnswerRateLimitedAsync(ReadOnlySequence<byte> buffer, SequencePosition bodyStart, int retryAfter)
     {
         bool keep = Work.Request.KeepAlive && !Work.Request.HasBody && !_closeRequested;

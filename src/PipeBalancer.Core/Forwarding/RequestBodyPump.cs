@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Backends;
 using PipeBalancer.Http1;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Forwarding;
 
@@ -57,7 +58,7 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskBuilder<>))]
     private async ValueTask<PumpResult> PumpAsync<TBody>(TBody body, ReadOnlySequence<byte> buffer, BackendConnection backend, long maxBodyBytes, ReplayBuffer replay,
         System.Net.Sockets.Socket? cork)
         where TBody : struct, IBodyFraming
