@@ -14,9 +14,10 @@ namespace PipeBalancer.Hosting;
 /// <c>/readyz</c> say so) and charged to nobody. Accepting resumes at full speed on the first
 /// success; while the process is short of descriptors, the listener accepts no more clients
 /// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). Any other failed accept (a connection reset while it waited in the backlog) is
-/// skipped, as Kestrel does.
+/// skipped, as Kestrel does. With <paramref name="bare"/>, an accepted socket becomes a
+/// <see cref="ClientSocketConnection"/> (no pipes until asked for) instead of Kestrel's socket connection.
 /// </summary>
-internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state) : IConnectionListener
+internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state, bool bare = false) : IConnectionListener
 {
     private const int FirstDelayMs = 10;
     private const int MaxDelayMs = 1_000;
@@ -85,7 +86,7 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
             }
 
             accepted.NoDelay = true;
-            var connection = factory.Create(accepted);
+            ConnectionContext connection = bare ? new ClientSocketConnection(accepted, state.BackendPipeOptions) : factory.Create(accepted);
             state.LocalLimits.Opened();
             connection.ConnectionClosed.Register(static limits => ((LocalLimitFaults)limits!).Closed(), state.LocalLimits);
             return connection;
