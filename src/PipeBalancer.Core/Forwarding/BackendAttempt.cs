@@ -145,6 +145,9 @@ internal sealed class BackendAttempt(ProxyState state)
                 {
                     int length = ProxyHeaderWriter.Write(header, send, Client, ClientDestination);
                     await socket.SendAsync(header.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+
+                    // Counted as the pipes would have counted it.
+                    Backend!.Stats.Transferred(length, 0);
                 }
                 finally
                 {
