@@ -9,29 +9,51 @@ namespace PipeBalancer.Backends;
 /// <summary>
 /// One connection to a backend, as a pair of pipes: a TCP socket (Pipelines.Sockets.Unofficial),
 /// or any <see cref="IDuplexPipe"/> (in-memory pipes in tests). The forwarder only sees the pipes.
+/// A socket's pipes (and their receive loop) start at the first use of <see cref="Input"/> or
+/// <see cref="Output"/>: until then the bare socket is open to <see cref="UnstartedSocket"/>,
+/// which a TCP listener relays socket to socket without pipes.
 /// </summary>
 internal sealed class BackendConnection : IDuplexPipe, IDisposable
 {
-    private readonly IDuplexPipe _pipe;
-    private readonly SocketConnection? _socket;
+    private readonly Socket? _rawSocket;
+    private readonly PipeOptions? _sendOptions;
+    private readonly PipeOptions? _receiveOptions;
     private readonly BackendStats? _owner;
+    private readonly Lock _starting = new();
+    private IDuplexPipe? _pipe;
+    private SocketConnection? _socket;
     private long _accountedSent;
     private long _accountedReceived;
     private int _disposed;
 
-    private BackendConnection(IDuplexPipe pipe, SocketConnection? socket, BackendStats? owner)
+    private BackendConnection(IDuplexPipe pipe, BackendStats? owner)
     {
         _pipe = pipe;
-        _socket = socket;
+        _owner = owner;
+        owner?.ConnectionOpened();
+    }
+
+    private BackendConnection(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, BackendStats? owner)
+    {
+        _rawSocket = socket;
+        _sendOptions = sendOptions;
+        _receiveOptions = receiveOptions;
         _owner = owner;
         owner?.ConnectionOpened();
     }
 
     /// <summary>Bytes from the backend.</summary>
-    public PipeReader Input => _pipe.Input;
+    public PipeReader Input => (Volatile.Read(ref _pipe) ?? StartPipes()).Input;
 
     /// <summary>Bytes to the backend.</summary>
-    public PipeWriter Output => _pipe.Output;
+    public PipeWriter Output => (Volatile.Read(ref _pipe) ?? StartPipes()).Output;
+
+    /// <summary>
+    /// The connection's socket while its pipes have not started (nothing has been read or written
+    /// through them), else null. Whoever uses it moves the bytes itself and never touches
+    /// <see cref="Input"/> or <see cref="Output"/>; disposing the connection still closes it.
+    /// </summary>
+    public Socket? UnstartedSocket => Volatile.Read(ref _pipe) is null ? _rawSocket : null;
 
     /// <summary>The socket under the pipes (null over in-memory pipes), for socket options such as <see cref="TcpCork"/>.</summary>
     public Socket? Socket => _socket?.Socket;
@@ -43,7 +65,7 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
     public bool Reused { get; set; }
 
     /// <summary>Wraps pipes that stand for a backend connection (in-memory in tests); disposing completes both.</summary>
-    public static BackendConnection Over(IDuplexPipe pipe, BackendStats? owner = null) => new(pipe, null, owner);
+    public static BackendConnection Over(IDuplexPipe pipe, BackendStats? owner = null) => new(pipe, owner);
 
     /// <summary>
     /// Opens a connection, giving up after <paramref name="timeoutMs"/> with a
@@ -74,13 +96,32 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
                 throw new SocketException((int)SocketError.TimedOut);
             }
 
-            var connection = SocketConnection.Create(socket, sendOptions, receiveOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
-            return new BackendConnection(connection, connection, owner);
+            return new BackendConnection(socket, sendOptions, receiveOptions, owner);
         }
         catch
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    // Once per connection, at the first use of its pipes: the socket's receive and send loops start.
+    private IDuplexPipe StartPipes()
+    {
+        lock (_starting)
+        {
+            if (_pipe is null)
+            {
+                _socket = SocketConnection.Create(_rawSocket!, _sendOptions, _receiveOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
+                Volatile.Write(ref _pipe, _socket);
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    // Used after it was closed: pipes that end at once, as a closed socket's would.
+                    _socket.Dispose();
+                }
+            }
+
+            return _pipe;
         }
     }
 
@@ -132,14 +173,27 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _owner?.ConnectionClosed();
-            if (_socket is not null)
+            IDuplexPipe? pipe;
+            SocketConnection? socket;
+            lock (_starting)
             {
-                _socket.Dispose();
+                pipe = _pipe;
+                socket = _socket;
+            }
+
+            if (socket is not null)
+            {
+                socket.Dispose();
+            }
+            else if (_rawSocket is not null)
+            {
+                // Its pipes never started: the socket alone.
+                _rawSocket.Dispose();
             }
             else
             {
-                _pipe.Input.Complete();
-                _pipe.Output.Complete();
+                pipe!.Input.Complete();
+                pipe.Output.Complete();
             }
         }
     }

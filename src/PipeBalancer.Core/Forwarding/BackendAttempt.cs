@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using PipeBalancer.Backends;
 using PipeBalancer.Configuration;
@@ -148,8 +150,28 @@ internal sealed class BackendAttempt(ProxyState state)
     {
         try
         {
-            ProxyHeaderWriter.Write(connection.Output, send, Client, ClientDestination);
-            await connection.Output.FlushAsync().ConfigureAwait(false);
+            if (connection.UnstartedSocket is { } socket)
+            {
+                // Straight onto the socket: its pipes start only if the forwarder uses them.
+                var header = ArrayPool<byte>.Shared.Rent(ProxyHeaderWriter.MaxLength);
+                try
+                {
+                    int length = ProxyHeaderWriter.Write(header, send, Client, ClientDestination);
+                    await socket.SendAsync(header.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+
+                    // Counted as the pipes would have counted it.
+                    Backend!.Stats.Transferred(length, 0);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(header);
+                }
+            }
+            else
+            {
+                ProxyHeaderWriter.Write(connection.Output, send, Client, ClientDestination);
+                await connection.Output.FlushAsync().ConfigureAwait(false);
+            }
         }
         catch
         {

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using PipeBalancer.Backends;
 using PipeBalancer.Routing;
 using PipeBalancer.Runtime;
 
@@ -47,17 +49,14 @@ internal sealed class TcpProxyHandler(ProxyState state, Configuration.ListenerCo
         state.Counters.Opened();
         try
         {
-            var up = Splice.CopyAsync(connection.Transport.Input, upstream.Output);
-            var down = Splice.CopyAsync(upstream.Input, connection.Transport.Output);
-            if (connection.Features.Get<ITlsHandshakeFeature>() is not null &&
-                await Task.WhenAny(up, down).ConfigureAwait(false) == down)
+            if (connection.Features.Get<ClientSocketConnection>() is { IsBare: true } client && upstream.UnstartedSocket is { } socket)
             {
-                // TLS cannot pass a half-close on (the stream has no "end of my side"): once the
-                // backend is done, the client connection ends, with its close_notify.
-                connection.Transport.Input.CancelPendingRead();
+                await RelaySocketsAsync(connection, client.Socket, socket, backend.Stats, snapshot.Config.Timeouts.ClientSendMs).ConfigureAwait(false);
             }
-
-            await Task.WhenAll(up, down).ConfigureAwait(false);
+            else
+            {
+                await SplicePipesAsync(connection, upstream).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (!NetworkFault.Is(e))
         {
@@ -72,5 +71,41 @@ internal sealed class TcpProxyHandler(ProxyState state, Configuration.ListenerCo
             upstream.Account(backend.Stats);
             upstream.Dispose();
         }
+    }
+
+    // Both sockets bare: socket to socket, no pipes (SocketRelay); the bytes are counted here.
+    private async Task RelaySocketsAsync(ConnectionContext connection, Socket client, Socket backend, BackendStats stats, int clientSendMs)
+    {
+        var relay = new SocketRelay(connection, client, backend, clientSendMs);
+        state.Heartbeat.Add(relay);
+        try
+        {
+            await relay.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Heartbeat.Remove(relay);
+            stats.Transferred(relay.ToBackend, relay.FromBackend);
+            if (relay.SendTimedOut)
+            {
+                Log.ClientSendTimedOut(state.Logger, connection.ConnectionId, clientSendMs);
+            }
+        }
+    }
+
+    // Pipes on either side (TLS, a PROXY header read, in-memory connections in tests): splice them.
+    private static async Task SplicePipesAsync(ConnectionContext connection, BackendConnection upstream)
+    {
+        var up = Splice.CopyAsync(connection.Transport.Input, upstream.Output);
+        var down = Splice.CopyAsync(upstream.Input, connection.Transport.Output);
+        if (connection.Features.Get<ITlsHandshakeFeature>() is not null &&
+            await Task.WhenAny(up, down).ConfigureAwait(false) == down)
+        {
+            // TLS cannot pass a half-close on (the stream has no "end of my side"): once the
+            // backend is done, the client connection ends, with its close_notify.
+            connection.Transport.Input.CancelPendingRead();
+        }
+
+        await Task.WhenAll(up, down).ConfigureAwait(false);
     }
 }

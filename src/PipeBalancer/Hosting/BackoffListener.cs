@@ -16,9 +16,11 @@ namespace PipeBalancer.Hosting;
 /// than were open when it ran out (<see cref="LocalLimitFaults.MayAccept"/>). While paused at
 /// the budget it accepts again as soon as a client connection closes. The first pause or
 /// failure of an episode is logged, and so is its end (none for 5 s). Any other failed accept
-/// (a connection reset while it waited in the backlog) is skipped, as Kestrel does.
+/// (a connection reset while it waited in the backlog) is skipped, as Kestrel does. With
+/// <paramref name="bare"/>, an accepted socket becomes a <see cref="ClientSocketConnection"/>
+/// (no pipes until asked for) instead of Kestrel's socket connection.
 /// </summary>
-internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state) : IConnectionListener
+internal sealed class BackoffListener(string name, Socket socket, SocketConnectionContextFactory factory, ProxyState state, bool bare = false) : IConnectionListener
 {
     private const int FirstDelayMs = 10;
     private const int MaxDelayMs = 1_000;
@@ -97,8 +99,9 @@ internal sealed class BackoffListener(string name, Socket socket, SocketConnecti
                 accepted.NoDelay = true;
             }
 
+            ConnectionContext connection = bare ? new ClientSocketConnection(accepted, state.BackendPipeOptions) : factory.Create(accepted);
             state.LocalLimits.Opened();
-            return new CountedConnection(factory.Create(accepted), state.LocalLimits);
+            return new CountedConnection(connection, state.LocalLimits);
         }
     }
 

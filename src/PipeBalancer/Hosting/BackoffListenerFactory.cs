@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
+using PipeBalancer.Forwarding;
 using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Hosting;
@@ -12,9 +13,10 @@ namespace PipeBalancer.Hosting;
 /// (<see cref="SocketConnectionContextFactory"/>, inline scheduling), behind an accept loop of
 /// ours (<see cref="BackoffListener"/>) that backs off when the process is out of descriptors.
 /// Kestrel's socket listener retries a failed accept at once, which spins on a process that
-/// hit its descriptor limit.
+/// hit its descriptor limit. With <c>bare</c> (a plain <c>tcp</c> listener) the accepted sockets
+/// are handed on as <see cref="ClientSocketConnection"/>s instead, whose pipes start only if asked for.
 /// </summary>
-internal sealed class BackoffListenerFactory(string listener, ProxyState state, ILoggerFactory loggerFactory) : IConnectionListenerFactory
+internal sealed class BackoffListenerFactory(string listener, ProxyState state, ILoggerFactory loggerFactory, bool bare = false) : IConnectionListenerFactory
 {
     /// <summary>Pending connections the kernel holds: Kestrel's default backlog.</summary>
     private const int Backlog = 512;
@@ -51,7 +53,7 @@ internal sealed class BackoffListenerFactory(string listener, ProxyState state, 
         var options = new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true };
         SetMemoryPoolFactory(options, BlockMemoryPoolFactory.Instance);
         var factory = new SocketConnectionContextFactory(options, loggerFactory.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        return ValueTask.FromResult<IConnectionListener>(new BackoffListener(listener, socket, factory, state));
+        return ValueTask.FromResult<IConnectionListener>(new BackoffListener(listener, socket, factory, state, bare));
     }
 
     // The options' memory pool is settable only inside Kestrel (its own socket transport copies

@@ -63,7 +63,10 @@ internal sealed class ListenerServer : IAsyncDisposable
         // descriptors; client pipes take 16 KB blocks from the pool backend pipes use (fewer,
         // larger reads), given to the connections that loop makes and to anything else in
         // Kestrel that asks the services for a memory pool.
-        builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory));
+        // A plain tcp listener (no TLS, no PROXY header to read) takes the bare accepted
+        // sockets instead, which its handler relays socket to socket without pipes.
+        bool bare = config.Mode == ListenerMode.Tcp && config.Tls is null && config.ProxyProtocol is null;
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory, bare));
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(BlockMemoryPoolFactory.Instance);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(config);

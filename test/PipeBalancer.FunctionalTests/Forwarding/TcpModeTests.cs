@@ -80,4 +80,90 @@ public sealed class TcpModeTests
             Assert.That(answers.Single(), Is.AnyOf("a", "b"));
         });
     }
+
+    [Test]
+    public async Task LargeTransfer_ArrivesByteExact_BothWays_AndIsCounted()
+    {
+        var up = Pattern(2 * 1024 * 1024 + 5, seed: 7);
+        var down = Pattern(3 * 1024 * 1024 + 11, seed: 8);
+        var backendGot = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            // Sends its whole part while it reads the client's, then ends its side.
+            var send = Task.Run(async () =>
+            {
+                await socket.SendAsync(down);
+                socket.Shutdown(SocketShutdown.Send);
+            });
+            backendGot.TrySetResult(await ReceiveToEndAsync(socket));
+            await send;
+        });
+        await using var balancer = await TestBalancer.StartAsync([("bulk", backend.Port)], mode: ListenerMode.Tcp);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(balancer.EndPoint);
+        var clientGot = ReceiveToEndAsync(client);
+        await client.SendAsync(up);
+        client.Shutdown(SocketShutdown.Send);
+        var atClient = await clientGot.WaitAsync(TimeSpan.FromSeconds(20));
+        var atBackend = await backendGot.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var stats = balancer.State.Current.Backends[0].Stats;
+        while (stats.OpenConnections != 0)
+        {
+            // The counts are added when the connection closes.
+            await Task.Delay(10);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(atBackend.SequenceEqual(up), Is.True, "client to backend, byte for byte");
+            Assert.That(atClient.SequenceEqual(down), Is.True, "backend to client, byte for byte");
+            Assert.That(stats.BytesSent, Is.EqualTo(up.Length));
+            Assert.That(stats.BytesReceived, Is.EqualTo(down.Length));
+        });
+    }
+
+    [Test]
+    public async Task BackendHalfClose_IsPassedOn_AndTheClientStillSends()
+    {
+        var backendGot = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new RawBackend(async (socket, self) =>
+        {
+            // Greets, ends its side at once, then reads what the client still sends.
+            await socket.SendAsync("welcome"u8.ToArray());
+            socket.Shutdown(SocketShutdown.Send);
+            backendGot.TrySetResult(Encoding.ASCII.GetString(await ReceiveToEndAsync(socket)));
+        });
+        await using var balancer = await TestBalancer.StartAsync([("greeter", backend.Port)], mode: ListenerMode.Tcp);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(balancer.EndPoint);
+        var greeting = Encoding.ASCII.GetString(await ReceiveToEndAsync(client).WaitAsync(TimeSpan.FromSeconds(10)));
+        await client.SendAsync("still talking"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+        var late = await backendGot.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(greeting, Is.EqualTo("welcome"), "the backend's end reached the client after its bytes");
+            Assert.That(late, Is.EqualTo("still talking"), "the client's direction went on after the backend's end");
+        });
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static async Task<byte[]> ReceiveToEndAsync(Socket socket)
+    {
+        var all = new MemoryStream();
+        var buffer = new byte[40_000];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer)) > 0)
+        {
+            all.Write(buffer, 0, read);
+        }
+
+        return all.ToArray();
+    }
 }

@@ -29,4 +29,28 @@ public sealed class BackoffListenerTests
             Assert.That(socket!.NoDelay, Is.True);
         }
     }
+
+    [Test]
+    public async Task APlainTcpListener_HandsOnTheBareSocket_FoundThroughTheFeatures()
+    {
+        // The connection is counted open by a wrapper; the TCP handler must still find the
+        // bare socket behind it (else it falls back to pipes without a word).
+        await using var balancer = await TestBalancer.StartAsync([("a", 1)]);
+        var factory = new BackoffListenerFactory("test", balancer.State, NullLoggerFactory.Instance, bare: true);
+        await using var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        using var client = new TcpClient();
+        await client.ConnectAsync((IPEndPoint)listener.EndPoint);
+        var connection = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(connection, Is.Not.Null);
+        await using (connection)
+        {
+            var bare = connection!.Features.Get<PipeBalancer.Forwarding.ClientSocketConnection>();
+            Assert.That(bare, Is.Not.Null);
+            Assert.Multiple(() =>
+            {
+                Assert.That(bare!.IsBare, Is.True, "no pipes until asked for");
+                Assert.That(((IPEndPoint)bare.Socket.RemoteEndPoint!).Port, Is.EqualTo(((IPEndPoint)client.Client.LocalEndPoint!).Port));
+            });
+        }
+    }
 }

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using SocketConnection = Pipelines.Sockets.Unofficial.SocketConnection;
+using SocketConnectionOptions = Pipelines.Sockets.Unofficial.SocketConnectionOptions;
+
+namespace PipeBalancer.Forwarding;
+
+/// <summary>
+/// An accepted client connection of a plain <c>tcp</c> listener (no TLS, no PROXY header to
+/// read): the bare socket, whose pipes start only when something asks for
+/// <see cref="Transport"/>. Kestrel's own socket connection starts a receive loop into a pipe at
+/// accept; this one leaves the socket free for <see cref="SocketRelay"/>, which moves the bytes
+/// socket to socket. <see cref="Abort(ConnectionAbortedException)"/> closes the socket, so a
+/// relay's pending receive or send ends; <see cref="ConnectionClosed"/> fires once the
+/// connection is closed.
+/// </summary>
+internal sealed class ClientSocketConnection : ConnectionContext
+{
+    private static long s_lastId;
+
+    private readonly PipeOptions _pipeOptions;
+    private readonly CancellationTokenSource _closed = new();
+    private readonly Lock _starting = new();
+    private IDuplexPipe? _transport;
+    private SocketConnection? _pipes;
+    private string? _id;
+    private IDictionary<object, object?>? _items;
+    private int _closing;
+
+    /// <summary>Wraps <paramref name="socket"/>, accepted and connected; <paramref name="pipeOptions"/> serve its pipes if they are ever asked for.</summary>
+    public ClientSocketConnection(Socket socket, PipeOptions pipeOptions)
+    {
+        Socket = socket;
+        _pipeOptions = pipeOptions;
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        ConnectionClosed = _closed.Token;
+
+        // Found through the features, so that a wrapper (the listener's count of open
+        // connections) does not hide the bare socket from the TCP handler.
+        Features.Set(this);
+    }
+
+    /// <summary>The accepted socket.</summary>
+    public Socket Socket { get; }
+
+    /// <summary>Whether the socket is still free of pipes (nothing has asked for <see cref="Transport"/>).</summary>
+    public bool IsBare => Volatile.Read(ref _transport) is null;
+
+    /// <inheritdoc />
+    public override string ConnectionId
+    {
+        // Made when first asked for (a log line), as Kestrel's connections do.
+        get => _id ??= Interlocked.Increment(ref s_lastId).ToString("X8", CultureInfo.InvariantCulture);
+        set => _id = value;
+    }
+
+    /// <inheritdoc />
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+
+    /// <inheritdoc />
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new Dictionary<object, object?>();
+        set => _items = value;
+    }
+
+    /// <inheritdoc />
+    public override IDuplexPipe Transport
+    {
+        get => Volatile.Read(ref _transport) ?? StartPipes();
+        set => Volatile.Write(ref _transport, value);
+    }
+
+    /// <inheritdoc />
+    public override void Abort(ConnectionAbortedException abortReason) => Close();
+
+    /// <inheritdoc />
+    public override ValueTask DisposeAsync()
+    {
+        Close();
+        _closed.Dispose();
+        return base.DisposeAsync();
+    }
+
+    // Once: the socket (and its pipes, if they started) closes and ConnectionClosed fires.
+    private void Close()
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        SocketConnection? pipes;
+        lock (_starting)
+        {
+            pipes = _pipes;
+        }
+
+        pipes?.Dispose();
+        Socket.Dispose();
+        _closed.Cancel();
+    }
+
+    // At the first use of Transport: the socket's receive and send loops start.
+    private IDuplexPipe StartPipes()
+    {
+        lock (_starting)
+        {
+            if (_transport is null)
+            {
+                _pipes = SocketConnection.Create(Socket, _pipeOptions, _pipeOptions, SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites);
+                Volatile.Write(ref _transport, _pipes);
+            }
+
+            return _transport;
+        }
+    }
+}
