@@ -109,6 +109,8 @@ internal sealed class BalancerHost : IAsyncDisposable
             throw new CannotBindException($"admin address {State.Current.Config.Admin.Address}", e);
         }
 
+        await AdminWarmup.RunAsync(AdminEndPoint, _logger, cancellationToken).ConfigureAwait(false);
+
         if (State.Cluster is { } cluster)
         {
             // Before any listener: the first request already routes on the shared backends.

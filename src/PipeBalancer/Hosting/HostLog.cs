@@ -18,6 +18,9 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Listener {Listener} ({Mode}{Tls}) on {EndPoint}")]
     private static partial void ListeningCore(ILogger logger, string listener, string mode, string tls, string endPoint);
 
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "Warming the admin app up at start failed on {Path} ({Error}); what its answers need is loaded on first use instead")]
+    public static partial void AdminWarmupFailed(ILogger logger, string path, string error);
+
     [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Descriptor limit {Limit}, {InUse} open after start: listeners hold at most {Budget} client connections at a time (each may have a backend connection too; the rest is kept for the runtime)")]
     public static partial void DescriptorBudget(ILogger logger, long limit, long inUse, long budget);
 

@@ -51,6 +51,18 @@ public sealed class ExecutableTests
     }
 
     [Test]
+    public async Task AtStart_WhatTheAdminAppsAnswersNeed_IsLoadedBeforeAnyoneAsks()
+    {
+        // A process out of descriptors cannot load an assembly, and keeps that failure: the
+        // admin app's answers (Kestrel's reason phrases among them) are loaded at start.
+        await using var s1 = await TestBackend.StartAsync("s1");
+        await using var balancer = await BalancerProcess.StartAsync(Executable, BalancerProcess.OneBackendConfig(s1.Port));
+        string maps = await File.ReadAllTextAsync($"/proc/{balancer.Id}/maps");
+        Assert.That(maps, Does.Contain("Microsoft.AspNetCore.WebUtilities.dll"), "nothing asked the admin app anything yet");
+        Assert.That(balancer.Output, Has.None.Contains("[1108]"));
+    }
+
+    [Test]
     public async Task JsonLogs_AreOneObjectPerLine_WithRejectionsAndTheAccessLog()
     {
         await using var s1 = await TestBackend.StartAsync("s1");

@@ -32,6 +32,9 @@ public sealed partial class BalancerProcess : IAsyncDisposable
     /// <summary>The port the admin app got.</summary>
     public int AdminPort { get; }
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>The lines the process wrote to stdout so far (its logs among them).</summary>
     public ConcurrentQueue<string> Output { get; }
 
