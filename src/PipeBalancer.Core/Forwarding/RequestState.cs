@@ -79,6 +79,7 @@ internal sealed class RequestState : IDisposable
         Attempt.Client = null;
         Attempt.ClientDestination = null;
         Attempt.Forget();
+        RateLimits.Forget();
         Request.Reset();
     }
 

@@ -68,6 +68,14 @@ internal sealed partial class RateLimitStep(string listener)
         }
     }
 
+    /// <summary>Forgets the snapshot and limiters of the last request, so that a pooled step keeps no old configuration alive.</summary>
+    public void Forget()
+    {
+        _snapshot = null;
+        _limiters = [];
+        LimitedBy = null;
+    }
+
     private RateLimiter[] LimitersOf(ProxySnapshot snapshot)
     {
         if (!ReferenceEquals(snapshot, _snapshot))
