@@ -82,8 +82,9 @@ internal sealed class ClientSocketConnection : ConnectionContext
     /// <inheritdoc />
     public override ValueTask DisposeAsync()
     {
+        // The token source is not disposed: an abort from the heartbeat (the send timeout) may
+        // still be cancelling it, and one without timers holds nothing to free.
         Close();
-        _closed.Dispose();
         return base.DisposeAsync();
     }
 

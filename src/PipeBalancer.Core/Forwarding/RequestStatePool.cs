@@ -57,14 +57,19 @@ internal sealed class RequestStatePool(ProxyState state)
         else
         {
             Interlocked.Decrement(ref _count);
-            Drop(free);
+            Interlocked.Increment(ref _dropped);
+            free.Dispose();
         }
     }
 
-    /// <summary>Lets a rented state go without taking it back (a body pump may still be running on it).</summary>
+    /// <summary>
+    /// Lets a rented state go without taking it back (a body pump may still be running on it).
+    /// Not disposed: its buffers go back to no pool, so a pump still copying into its replay
+    /// buffer can never write into an array another request has rented since.
+    /// </summary>
     public void Drop(RequestState state)
     {
+        _ = state;
         Interlocked.Increment(ref _dropped);
-        state.Dispose();
     }
 }
