@@ -91,4 +91,43 @@ public sealed class RequestStatePoolTests
 
         Assert.That(condition(), Is.True, "not reached within 10 s");
     }
+
+    // A state back in the pool keeps no snapshot alive: not through its backend walk, nor through
+    // its rate-limit step (which held the last request's snapshot and limiters).
+    [Test]
+    public async Task APooledState_KeepsNoOldSnapshotAlive_AfterAReload()
+    {
+        await using var proxy = new ProxyHarness(1, backend => AllocationTests.ServeAsync(backend, "\r\n\r\n"u8.ToArray()));
+        var weak = ServeOneRequestAndReturnTheState(proxy.State);
+        proxy.State.Apply(proxy.State.Current.Config with { Backends = TestBackends.Make(3) }, runtimeEdit: false);
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.That(weak.IsAlive, Is.False, "the snapshot before the reload is still reachable from a pooled state");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference ServeOneRequestAndReturnTheState(PipeBalancer.Runtime.ProxyState state)
+    {
+        var pool = state.RequestStates;
+        var work = pool.Rent();
+        var snapshot = state.Current;
+        var pipe = new System.IO.Pipelines.Pipe();
+        work.Bind("web", new Duplex(pipe), null, "127.0.0.1"u8.ToArray(), false, null, null);
+        Assert.That(work.RateLimits.Check(snapshot, work.Request, [127, 0, 0, 1]), Is.Zero);
+        work.Attempt.Begin(snapshot, 1);
+        work.Unbind();
+        pool.Return(work);
+        return new WeakReference(snapshot);
+    }
+
+    private sealed class Duplex(System.IO.Pipelines.Pipe pipe) : System.IO.Pipelines.IDuplexPipe
+    {
+        public System.IO.Pipelines.PipeReader Input => pipe.Reader;
+
+        public System.IO.Pipelines.PipeWriter Output => pipe.Writer;
+    }
 }
