@@ -25,7 +25,8 @@ public sealed class ChildProcessesTests
                 }
 
                 parent = p.Id;
-                child = ProcStat.Family(p.Id)[^1];
+                // Not by position: process ids wrap, so the child may sort before its parent.
+                child = ProcStat.Family(p.Id).FirstOrDefault(id => id != p.Id, p.Id);
                 Assert.That(child, Is.Not.EqualTo(parent), "the child did not start");
             }
 
