@@ -314,7 +314,7 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             else
             {
                 // A body pump left running (a fault or an abort) may still touch it.
-                _pool.Drop(work);
+                _pool.Drop();
             }
         }
     }

@@ -40,7 +40,7 @@ internal sealed class RequestStatePool(ProxyState state)
             }
 
             // Made under limits that a reload has since changed.
-            Drop(free);
+            Discard(free);
         }
 
         Interlocked.Increment(ref _created);
@@ -57,8 +57,7 @@ internal sealed class RequestStatePool(ProxyState state)
         else
         {
             Interlocked.Decrement(ref _count);
-            Interlocked.Increment(ref _dropped);
-            free.Dispose();
+            Discard(free);
         }
     }
 
@@ -67,9 +66,12 @@ internal sealed class RequestStatePool(ProxyState state)
     /// Not disposed: its buffers go back to no pool, so a pump still copying into its replay
     /// buffer can never write into an array another request has rented since.
     /// </summary>
-    public void Drop(RequestState state)
+    public void Drop() => Interlocked.Increment(ref _dropped);
+
+    // A state nothing uses any more: its buffers go back to their pools.
+    private void Discard(RequestState free)
     {
-        _ = state;
         Interlocked.Increment(ref _dropped);
+        free.Dispose();
     }
 }
