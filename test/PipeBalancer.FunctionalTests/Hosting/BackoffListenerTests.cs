@@ -16,18 +16,11 @@ public sealed class BackoffListenerTests
         // Small response heads must leave at once: every accepted socket has TCP_NODELAY, set
         // on the listening socket (Linux passes it on) or on each accepted one.
         await using var balancer = await TestBalancer.StartAsync([("a", 1)]);
-        var factory = new BackoffListenerFactory("test", balancer.State, NullLoggerFactory.Instance);
-        await using var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
         using var client = new TcpClient();
-        await client.ConnectAsync((IPEndPoint)listener.EndPoint);
-        var connection = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.That(connection, Is.Not.Null);
-        await using (connection)
-        {
-            var socket = connection!.Features.Get<IConnectionSocketFeature>()?.Socket;
-            Assert.That(socket, Is.Not.Null, "Kestrel's socket connection exposes its socket");
-            Assert.That(socket!.NoDelay, Is.True);
-        }
+        await using var connection = await AcceptOneAsync(balancer, client, bare: false);
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        Assert.That(socket, Is.Not.Null, "Kestrel's socket connection exposes its socket");
+        Assert.That(socket!.NoDelay, Is.True);
     }
 
     [Test]
@@ -36,21 +29,25 @@ public sealed class BackoffListenerTests
         // The connection is counted open by a wrapper; the TCP handler must still find the
         // bare socket behind it (else it falls back to pipes without a word).
         await using var balancer = await TestBalancer.StartAsync([("a", 1)]);
-        var factory = new BackoffListenerFactory("test", balancer.State, NullLoggerFactory.Instance, bare: true);
-        await using var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
         using var client = new TcpClient();
+        await using var connection = await AcceptOneAsync(balancer, client, bare: true);
+        var bare = connection.Features.Get<PipeBalancer.Forwarding.ClientSocketConnection>();
+        Assert.That(bare, Is.Not.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(bare!.IsBare, Is.True, "no pipes until asked for");
+            Assert.That(((IPEndPoint)bare.Socket.RemoteEndPoint!).Port, Is.EqualTo(((IPEndPoint)client.Client.LocalEndPoint!).Port));
+        });
+    }
+
+    // One client connected through a listener of the balancer's own accept loop, and the connection it accepted.
+    private static async Task<Microsoft.AspNetCore.Connections.ConnectionContext> AcceptOneAsync(TestBalancer balancer, TcpClient client, bool bare)
+    {
+        var factory = new BackoffListenerFactory("test", balancer.State, NullLoggerFactory.Instance, bare);
+        await using var listener = await factory.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
         await client.ConnectAsync((IPEndPoint)listener.EndPoint);
         var connection = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.That(connection, Is.Not.Null);
-        await using (connection)
-        {
-            var bare = connection!.Features.Get<PipeBalancer.Forwarding.ClientSocketConnection>();
-            Assert.That(bare, Is.Not.Null);
-            Assert.Multiple(() =>
-            {
-                Assert.That(bare!.IsBare, Is.True, "no pipes until asked for");
-                Assert.That(((IPEndPoint)bare.Socket.RemoteEndPoint!).Port, Is.EqualTo(((IPEndPoint)client.Client.LocalEndPoint!).Port));
-            });
-        }
+        return connection!;
     }
 }
