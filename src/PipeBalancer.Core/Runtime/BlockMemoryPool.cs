@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 
 namespace PipeBalancer.Runtime;
 
@@ -10,16 +9,15 @@ namespace PipeBalancer.Runtime;
 /// steady state. The block size sets how much one receive can read and one pipe segment can
 /// hold: 16 KB blocks move a 256 KB body in about 17 reads and 17 sends where 4 KB blocks
 /// took 65 of each (measured with strace, docs/performance.md). Returned blocks are kept up
-/// to a cap; beyond it they are left to the collector.
+/// to a cap, the last returned handed out first (<see cref="PerCoreStack{T}"/>); beyond the
+/// cap they are left to the collector.
 /// </summary>
 internal sealed class BlockMemoryPool : MemoryPool<byte>
 {
     /// <summary>The block size the balancer uses (HAProxy's default buffer size, too).</summary>
     public const int DefaultBlockSize = 16 * 1024;
 
-    private readonly ConcurrentQueue<PooledBlock> _free = new();
-    private readonly int _maxRetained;
-    private int _retained;
+    private readonly PerCoreStack<PooledBlock> _free;
     private long _allocated;
     private long _dropped;
 
@@ -29,7 +27,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxRetained);
         MaxBufferSize = blockSize;
-        _maxRetained = maxRetained;
+        _free = new PerCoreStack<PooledBlock>(maxRetained);
     }
 
     /// <summary>The one process-wide pool (client and backend pipes share its blocks).</summary>
@@ -39,7 +37,7 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
     public override int MaxBufferSize { get; }
 
     /// <summary>Free blocks kept for reuse (for tests and stats).</summary>
-    public int Retained => Volatile.Read(ref _retained);
+    public int Retained => _free.Count;
 
     /// <summary>
     /// Blocks rented and not returned: what the pipes hold now (exact when no block is being rented
@@ -55,9 +53,8 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"blocks are {MaxBufferSize} bytes");
         }
 
-        if (_free.TryDequeue(out var block))
+        if (_free.TryPop(out var block))
         {
-            Interlocked.Decrement(ref _retained);
             block.Lease();
             return block;
         }
@@ -69,13 +66,8 @@ internal sealed class BlockMemoryPool : MemoryPool<byte>
     /// <summary>Takes a block back (called by the block when its renter disposes it).</summary>
     internal void Return(PooledBlock block)
     {
-        if (Interlocked.Increment(ref _retained) <= _maxRetained)
+        if (!_free.TryPush(block))
         {
-            _free.Enqueue(block);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _retained);
             Interlocked.Increment(ref _dropped);
         }
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace PipeBalancer.Runtime;
@@ -19,9 +18,9 @@ internal sealed class PooledValueTaskBox<TResult, TStateMachine> : PooledValueTa
     /// </summary>
     internal const int MaxPooled = 4096;
 
-    private static readonly ConcurrentQueue<PooledValueTaskBox<TResult, TStateMachine>> Pool = new();
+    // Last returned, first rented: the box most likely still in this processor's cache.
+    private static readonly PerCoreStack<PooledValueTaskBox<TResult, TStateMachine>> Pool = new(MaxPooled);
     private static readonly ContextCallback RunInContext = static box => ((PooledValueTaskBox<TResult, TStateMachine>)box!).StateMachine.MoveNext();
-    private static int _pooled;
 
     private ExecutionContext? _context;
 
@@ -39,9 +38,8 @@ internal sealed class PooledValueTaskBox<TResult, TStateMachine> : PooledValueTa
     /// <summary>A spare box of this method's, or a new one.</summary>
     public static PooledValueTaskBox<TResult, TStateMachine> Rent()
     {
-        if (Pool.TryDequeue(out var box))
+        if (Pool.TryPop(out var box))
         {
-            Interlocked.Decrement(ref _pooled);
             return box;
         }
 
@@ -55,14 +53,7 @@ internal sealed class PooledValueTaskBox<TResult, TStateMachine> : PooledValueTa
     {
         StateMachine = default!;
         _context = null;
-        if (Interlocked.Increment(ref _pooled) <= MaxPooled)
-        {
-            Pool.Enqueue(this);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _pooled);
-        }
+        Pool.TryPush(this);
     }
 
     private void MoveNext()
