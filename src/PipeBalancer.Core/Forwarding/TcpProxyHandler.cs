@@ -25,10 +25,10 @@ internal sealed class TcpProxyHandler(ProxyState state, Configuration.ListenerCo
         var key = new byte[KeyExtractor.MaxClientIpKeyLength];
         int keyLength = KeyExtractor.WriteClientIp(address, key);
         var limits = new RateLimiting.RateLimitStep(listener?.Name ?? "");
-        if (!limits.AdmitConnection(snapshot, key.AsSpan(0, keyLength)))
+        if (!limits.AdmitConnection(snapshot, key.AsSpan(0, keyLength), out int retryAfter))
         {
             // Over a rate limit: closed at accept, before any backend is chosen.
-            limits.LogLimited(state.Logger, connection.ConnectionId, 0);
+            limits.LogLimited(state.Logger, connection.ConnectionId, retryAfter);
             return;
         }
 

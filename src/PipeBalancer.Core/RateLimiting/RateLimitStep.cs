@@ -44,18 +44,24 @@ internal sealed partial class RateLimitStep(string listener)
         return 0;
     }
 
-    /// <summary>Whether a TCP connection from <paramref name="clientAddress"/> may go on (limiters by client address).</summary>
-    public bool AdmitConnection(ProxySnapshot snapshot, ReadOnlySpan<byte> clientAddress)
+    /// <summary>
+    /// Whether a TCP connection from <paramref name="clientAddress"/> may go on (limiters by
+    /// client address); when not, <paramref name="retryAfter"/> is the seconds until the limiter
+    /// that refused it would take one again.
+    /// </summary>
+    public bool AdmitConnection(ProxySnapshot snapshot, ReadOnlySpan<byte> clientAddress, out int retryAfter)
     {
         foreach (var limiter in LimitersOf(snapshot))
         {
-            if (limiter.CheckAddress(clientAddress) > 0)
+            retryAfter = limiter.CheckAddress(clientAddress);
+            if (retryAfter > 0)
             {
                 LimitedBy = limiter;
                 return false;
             }
         }
 
+        retryAfter = 0;
         return true;
     }
 
