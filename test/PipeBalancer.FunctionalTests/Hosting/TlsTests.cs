@@ -234,6 +234,29 @@ public sealed class TlsTests
     }
 
     [Test]
+    public async Task AHeadThatDoesNotCompleteOverTls_Gets408_AndTheConnectionCloses()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("slowloris");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }], Timeouts = c.Timeouts with { HeadersMs = 500 } });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        await using var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync("localhost");
+
+        // The pending read is cancelled by the heartbeat, and the same stream still carries the answer.
+        await stream.WriteAsync("GET /never-ends HTTP/1.1\r\nHost: x\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(response, Does.StartWith("HTTP/1.1 408"));
+            Assert.That(a.Paths, Does.Not.Contain("/never-ends"));
+        });
+    }
+
+    [Test]
     [NonParallelizable]
     public async Task IdleTlsKeepAliveClients_HoldNoPoolBlock()
     {
