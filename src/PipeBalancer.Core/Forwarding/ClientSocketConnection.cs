@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using SocketConnection = Pipelines.Sockets.Unofficial.SocketConnection;
 using SocketConnectionOptions = Pipelines.Sockets.Unofficial.SocketConnectionOptions;
@@ -10,15 +11,16 @@ using SocketConnectionOptions = Pipelines.Sockets.Unofficial.SocketConnectionOpt
 namespace PipeBalancer.Forwarding;
 
 /// <summary>
-/// An accepted client connection of a plain <c>tcp</c> listener (no TLS, no PROXY header to
-/// read): the bare socket, whose pipes start only when something asks for
-/// <see cref="Transport"/>. Kestrel's own socket connection starts a receive loop into a pipe at
-/// accept; this one leaves the socket free for <see cref="SocketRelay"/>, which moves the bytes
-/// socket to socket. <see cref="Abort(ConnectionAbortedException)"/> closes the socket, so a
+/// An accepted client connection of a listener without a PROXY header to read (a plain
+/// <c>tcp</c> listener, or any listener with TLS): the bare socket, whose pipes start only when
+/// something asks for <see cref="Transport"/> or sets it. Kestrel's own socket connection starts
+/// a receive loop into a pipe at accept; this one leaves the socket free for
+/// <see cref="SocketRelay"/>, which moves the bytes socket to socket, or for the TLS listener's
+/// <c>SslStream</c>, which reads and writes the socket itself. <see cref="Abort(ConnectionAbortedException)"/> closes the socket, so a
 /// relay's pending receive or send ends; <see cref="ConnectionClosed"/> fires once the
 /// connection is closed.
 /// </summary>
-internal sealed class ClientSocketConnection : ConnectionContext
+internal sealed class ClientSocketConnection : ConnectionContext, IConnectionSocketFeature
 {
     private static long s_lastId;
 
@@ -41,14 +43,16 @@ internal sealed class ClientSocketConnection : ConnectionContext
         ConnectionClosed = _closed.Token;
 
         // Found through the features, so that a wrapper (the listener's count of open
-        // connections) does not hide the bare socket from the TCP handler.
+        // connections) does not hide the bare socket from the TCP handler or TLS; the socket
+        // feature lets the HTTP session cork it, as with Kestrel's own socket connections.
         Features.Set(this);
+        Features.Set<IConnectionSocketFeature>(this);
     }
 
     /// <summary>The accepted socket.</summary>
     public Socket Socket { get; }
 
-    /// <summary>Whether the socket is still free of pipes (nothing has asked for <see cref="Transport"/>).</summary>
+    /// <summary>Whether the socket is still free of pipes (nothing has asked for <see cref="Transport"/> or set it).</summary>
     public bool IsBare => Volatile.Read(ref _transport) is null;
 
     /// <inheritdoc />

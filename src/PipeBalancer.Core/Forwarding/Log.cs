@@ -50,4 +50,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the client read nothing for {TimeoutMs} ms (timeouts.clientSendMs); the connection is closed")]
     public static partial void ClientSendTimedOut(ILogger logger, string connectionId, int timeoutMs);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake failed: {Error}")]
+    public static partial void TlsHandshakeFailed(ILogger logger, string connectionId, string error);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake not complete within {TimeoutMs} ms (timeouts.headersMs); the connection is closed")]
+    public static partial void TlsHandshakeTimedOut(ILogger logger, string connectionId, int timeoutMs);
 }

@@ -63,9 +63,12 @@ internal sealed class ListenerServer : IAsyncDisposable
         // descriptors; client pipes take 16 KB blocks from the pool backend pipes use (fewer,
         // larger reads), given to the connections that loop makes and to anything else in
         // Kestrel that asks the services for a memory pool.
-        // A plain tcp listener (no TLS, no PROXY header to read) takes the bare accepted
-        // sockets instead, which its handler relays socket to socket without pipes.
-        bool bare = config.Mode == ListenerMode.Tcp && config.Tls is null && config.ProxyProtocol is null;
+        // A listener with no PROXY header to read takes the bare accepted sockets instead when
+        // it is a plain tcp listener (its handler relays socket to socket without pipes) or has
+        // TLS (an SslStream reads and writes the socket itself: TlsTermination). A PROXY header
+        // is read from Kestrel's pipes, and TLS then runs over them (Kestrel's UseHttps).
+        bool tlsOnSocket = certificate is not null && config.ProxyProtocol is null;
+        bool bare = tlsOnSocket || (config.Mode == ListenerMode.Tcp && config.Tls is null && config.ProxyProtocol is null);
         builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory, bare));
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(BlockMemoryPoolFactory.Instance);
         builder.Services.AddSingleton(state);
@@ -88,11 +91,19 @@ internal sealed class ListenerServer : IAsyncDisposable
                 if (certificate is not null)
                 {
                     bool http = config.Mode == ListenerMode.Http;
-                    options.UseHttps(new TlsHandshakeCallbackOptions
+                    var handshakeTimeout = TimeSpan.FromMilliseconds(state.Current.Config.Timeouts.HeadersMs);
+                    if (tlsOnSocket)
                     {
-                        OnConnection = _ => ValueTask.FromResult(certificate.Options(http)),
-                        HandshakeTimeout = TimeSpan.FromMilliseconds(state.Current.Config.Timeouts.HeadersMs),
-                    });
+                        options.Use(next => new TlsTermination(next, certificate, http, handshakeTimeout, state).OnConnectionAsync);
+                    }
+                    else
+                    {
+                        options.UseHttps(new TlsHandshakeCallbackOptions
+                        {
+                            OnConnection = _ => ValueTask.FromResult(certificate.Options(http)),
+                            HandshakeTimeout = handshakeTimeout,
+                        });
+                    }
                 }
 
                 if (config.Mode == ListenerMode.Http)

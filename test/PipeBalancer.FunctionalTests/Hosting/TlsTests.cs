@@ -5,7 +5,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using PipeBalancer.Configuration;
+using Microsoft.Extensions.Logging;
 using PipeBalancer.FunctionalTests.Infrastructure;
+using PipeBalancer.Tests.Forwarding;
 
 namespace PipeBalancer.FunctionalTests.Hosting;
 
@@ -163,6 +165,189 @@ public sealed class TlsTests
         var error = Assert.ThrowsAsync<InvalidOperationException>(async () =>
             await TestBalancer.StartAsync([("a", 1)], c => c with { Listeners = [c.Listeners[0] with { Tls = new TlsConfig(certificate, key) }] }));
         Assert.That(error!.Message, Does.Contain("cannot load the certificate").And.Contain("bad.pem"));
+    }
+
+    [Test]
+    public async Task AHandshakeThatFails_ClosesTheConnection_AndIsLoggedAtDebug()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("failed");
+        var log = new ListLoggerProvider();
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] }, logging: l => l.SetMinimumLevel(LogLevel.Debug).AddProvider(log));
+
+        // Plain HTTP to the TLS listener: not a ClientHello.
+        using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+        await client.SendAsync("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n");
+        await ReadUntilClosedAsync(client.Socket);
+        await Eventually.Until(() => log.Entries.Any(e => e.Id.Id == 1111));
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.Paths, Does.Not.Contain("/plain"), "nothing reached the backend");
+            Assert.That(log.Entries.Single(e => e.Id.Id == 1111).Level, Is.EqualTo(LogLevel.Debug));
+            Assert.That(log.Entries.Where(e => e.Level >= LogLevel.Warning), Is.Empty, "a client's failed handshake is no warning");
+        });
+    }
+
+    [Test]
+    public async Task AClientThatNeverFinishesItsHandshake_IsClosedAfterHeadersMs()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (certificate, tls) = WriteCertificate("slow");
+        var log = new ListLoggerProvider();
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }], Timeouts = c.Timeouts with { HeadersMs = 300 } },
+            logging: l => l.SetMinimumLevel(LogLevel.Debug).AddProvider(log));
+
+        // Connected, and silent: no ClientHello ever comes.
+        using var silent = await RawClient.ConnectAsync(balancer.EndPoint);
+        await ReadUntilClosedAsync(silent.Socket);
+        await Eventually.Until(() => log.Entries.Any(e => e.Id.Id == 1112));
+
+        // A client that does shake hands still gets through.
+        using var client = HttpsClient(certificate);
+        using var response = await client.GetAsync($"https://127.0.0.1:{balancer.EndPoint.Port}/after");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Stop_ClosesAnIdleTlsKeepAliveConnection()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("stop");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        await using var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync("localhost");
+        await stream.WriteAsync("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        string first = await ReadResponseHeadAsync(stream);
+
+        await balancer.Host.StopAsync("test").WaitAsync(TimeSpan.FromSeconds(30));
+        int read = await stream.ReadAsync(new byte[64]).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Does.StartWith("HTTP/1.1 200"));
+            Assert.That(read, Is.Zero, "the idle connection was closed");
+        });
+    }
+
+    [Test]
+    public async Task AHeadThatDoesNotCompleteOverTls_Gets408_AndTheConnectionCloses()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("slowloris");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }], Timeouts = c.Timeouts with { HeadersMs = 500 } });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        await using var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync("localhost");
+
+        // The pending read is cancelled by the heartbeat, and the same stream still carries the answer.
+        await stream.WriteAsync("GET /never-ends HTTP/1.1\r\nHost: x\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(response, Does.StartWith("HTTP/1.1 408"));
+            Assert.That(a.Paths, Does.Not.Contain("/never-ends"));
+        });
+    }
+
+    [Test]
+    [NonParallelizable]
+    public async Task IdleTlsKeepAliveClients_HoldNoPoolBlock()
+    {
+        const int Clients = 500;
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("idle");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] });
+        var clients = new List<(TcpClient Tcp, SslStream Stream)>();
+        try
+        {
+            // Warm up: the pools' first blocks, then start counting.
+            await OpenAsync(balancer.EndPoint, clients, 5);
+            await Eventually.Until(() => balancer.State.RequestStates.InUse == 0);
+            long blocksBefore = PipeBalancer.Runtime.BlockMemoryPool.Shared.Rented;
+            long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+            await OpenAsync(balancer.EndPoint, clients, Clients);
+            await Eventually.Until(() => balancer.State.Counters.OpenConnections == Clients + 5 && balancer.State.RequestStates.InUse == 0);
+            long blocks = PipeBalancer.Runtime.BlockMemoryPool.Shared.Rented - blocksBefore;
+            long heap = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+
+            // Both ends are in this process: the heap's growth counts the clients' TLS state too.
+            TestContext.Out.WriteLine($"{Clients} idle TLS connections: {heap / Clients} bytes of managed heap each (both ends), {blocks} more pool blocks rented");
+            Assert.That(blocks, Is.LessThanOrEqualTo(4), "pool blocks held by idle TLS connections");
+        }
+        finally
+        {
+            foreach (var (tcp, stream) in clients)
+            {
+                await stream.DisposeAsync();
+                tcp.Dispose();
+            }
+        }
+    }
+
+    // Opens count TLS connections with one request each, left open.
+    private static async Task OpenAsync(IPEndPoint endPoint, List<(TcpClient, SslStream)> clients, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync(endPoint);
+            var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+            clients.Add((tcp, stream));
+            await stream.AuthenticateAsClientAsync("localhost");
+            await stream.WriteAsync("GET /idle HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+            Assert.That(await ReadResponseHeadAsync(stream), Does.StartWith("HTTP/1.1 200"));
+        }
+    }
+
+    // Reads a response head and its Content-Length body.
+    private static async Task<string> ReadResponseHeadAsync(Stream stream)
+    {
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        while (true)
+        {
+            int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.That(n, Is.GreaterThan(0), "the balancer closed the connection");
+            received.AddRange(buffer.AsSpan(0, n));
+            string text = System.Text.Encoding.ASCII.GetString(received.ToArray());
+            int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (end < 0)
+            {
+                continue;
+            }
+
+            string head = text[..end];
+            var length = head.Split("\r\n").FirstOrDefault(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+            int body = length is null ? 0 : int.Parse(length["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            if (received.Count >= end + 4 + body)
+            {
+                return head;
+            }
+        }
+    }
+
+    // Reads whatever comes (an alert, nothing) until the balancer closes the connection.
+    private static async Task ReadUntilClosedAsync(Socket socket)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10)) > 0)
+            {
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // Closed with bytes unread: a reset, which is a close too.
+        }
     }
 
     // A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.

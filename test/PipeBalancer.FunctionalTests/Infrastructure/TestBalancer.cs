@@ -35,7 +35,7 @@ internal sealed class TestBalancer : IAsyncDisposable
     public HttpClient CreateAdminClient() => new() { BaseAddress = AdminUrl, Timeout = TimeSpan.FromSeconds(30) };
 
     public static async Task<TestBalancer> StartAsync(IEnumerable<(string Id, int Port)> backends, Func<BalancerConfig, BalancerConfig>? configure = null, ListenerMode mode = ListenerMode.Http,
-        PipeBalancer.Forwarding.AccessLog? accessLog = null)
+        PipeBalancer.Forwarding.AccessLog? accessLog = null, Action<ILoggingBuilder>? logging = null)
     {
         var config = new BalancerConfig(
             [new ListenerConfig("web", new HostPort("127.0.0.1", 0), mode)],
@@ -46,7 +46,7 @@ internal sealed class TestBalancer : IAsyncDisposable
         // connections that scripted backends do not expect.
         config = config with { Health = config.Health with { Enabled = false } };
         config = configure?.Invoke(config) ?? config;
-        var host = BalancerHost.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning), accessLog: accessLog);
+        var host = BalancerHost.Create(config, logging ?? (l => l.SetMinimumLevel(LogLevel.Warning)), accessLog: accessLog);
         await host.StartAsync();
         return new TestBalancer(host, config);
     }
