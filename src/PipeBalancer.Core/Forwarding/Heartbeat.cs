@@ -48,9 +48,6 @@ internal sealed class Heartbeat : IDisposable
         _timer = new Timer(static s => ((Heartbeat)s!).Tick(), this, _periodMs, Timeout.Infinite);
     }
 
-    /// <summary>Walks done since start (for tests).</summary>
-    internal long Walks { get; private set; }
-
     public void Add(ITimeoutWatched watched)
     {
         lock (_lock)
@@ -144,7 +141,6 @@ internal sealed class Heartbeat : IDisposable
     /// <summary>One walk at <paramref name="now"/>: fires what is due; returns when the next walk is needed.</summary>
     internal long Walk(long now)
     {
-        Walks++;
         int count;
         lock (_lock)
         {
