@@ -1,9 +1,6 @@
-using System.Net;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -71,30 +68,6 @@ internal static class AdminApp
                 .WithHeaders("Authorization", "Content-Type")));
         }
 
-        if (config.RateLimitPerSecond > 0)
-        {
-            builder.Services.AddRateLimiter(limiter =>
-            {
-                limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context =>
-                    context.Request.Path.Value is "/healthz" or "/readyz"
-                        ? RateLimitPartition.GetNoLimiter(IPAddress.None)
-                        : RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress ?? IPAddress.None, _ => new TokenBucketRateLimiterOptions
-                        {
-                            TokenLimit = config.RateLimitPerSecond,
-                            TokensPerPeriod = config.RateLimitPerSecond,
-                            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                            QueueLimit = 0,
-                            AutoReplenishment = true,
-                        }));
-                limiter.OnRejected = (rejected, _) =>
-                {
-                    rejected.HttpContext.Response.Headers.RetryAfter = "1";
-                    return new ValueTask(Problem.WriteAsync(rejected.HttpContext, 429, "Too Many Requests",
-                        $"more than {config.RateLimitPerSecond} admin requests a second from this address (admin.rateLimitPerSecond)"));
-                };
-            });
-        }
-
         var app = builder.Build();
         app.Services.GetRequiredService<BalancerMetrics>();
 
@@ -110,7 +83,7 @@ internal static class AdminApp
 
         if (config.RateLimitPerSecond > 0)
         {
-            app.UseRateLimiter();
+            app.Use(new AdminRateLimit(config.RateLimitPerSecond, TimeProvider.System).Wrap);
         }
 
         new AdminApi(state, config, version, reload, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PipeBalancer.Admin")).Map(app);

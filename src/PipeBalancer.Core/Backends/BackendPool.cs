@@ -63,11 +63,12 @@ internal sealed class BackendPool : IDisposable
         connection.Dispose();
     }
 
-    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>.</summary>
-    public void Sweep(long idleSince)
+    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>; returns when the oldest one left went idle (long.MaxValue: none is left).</summary>
+    public long Sweep(long idleSince)
     {
         BackendConnection?[]? expired = null;
         int expiredCount = 0;
+        long oldestLeft;
         lock (_lock)
         {
             // The oldest are at the bottom of the stack.
@@ -83,6 +84,8 @@ internal sealed class BackendPool : IDisposable
                 Array.Clear(_idle, _count - expiredCount, expiredCount);
                 _count -= expiredCount;
             }
+
+            oldestLeft = _count > 0 ? _idle[0]!.IdleSince : long.MaxValue;
         }
 
         if (expired is not null)
@@ -92,6 +95,8 @@ internal sealed class BackendPool : IDisposable
                 connection!.Dispose();
             }
         }
+
+        return oldestLeft;
     }
 
     /// <summary>Closes every idle connection; later returns are closed too.</summary>

@@ -143,13 +143,16 @@ internal sealed class BackendSet : IServerView, IDisposable
         return total;
     }
 
-    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>.</summary>
-    public void SweepIdle(long idleSince)
+    /// <summary>Closes idle connections unused since before <paramref name="idleSince"/>; returns when the oldest one left went idle (long.MaxValue: none is left).</summary>
+    public long SweepIdle(long idleSince)
     {
+        long oldest = long.MaxValue;
         foreach (var b in _backends)
         {
-            b.Pool.Sweep(idleSince);
+            oldest = Math.Min(oldest, b.Pool.Sweep(idleSince));
         }
+
+        return oldest;
     }
 
     /// <summary>Closes every idle connection.</summary>

@@ -81,13 +81,17 @@ internal sealed class ClientBodyTimeout
         return true;
     }
 
-    /// <summary>Fires the timeout when its deadline has passed.</summary>
-    public void OnTick(long now)
+    /// <summary>Fires the timeout when its deadline has passed; returns the deadline still pending (long.MaxValue: none).</summary>
+    public long OnTick(long now)
     {
-        if (now >= Volatile.Read(ref _deadline))
+        long deadline = Volatile.Read(ref _deadline);
+        if (now >= deadline)
         {
             Fire();
+            return long.MaxValue;
         }
+
+        return deadline;
     }
 
     private void Fire()

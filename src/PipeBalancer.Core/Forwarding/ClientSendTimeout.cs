@@ -46,6 +46,9 @@ internal sealed class ClientSendTimeout : PipeWriter, IDuplexPipe
     /// <inheritdoc />
     public override long UnflushedBytes => _output.UnflushedBytes;
 
+    /// <summary>The deadline of the flush that waits (Environment.TickCount64), or long.MaxValue.</summary>
+    public long Deadline => Volatile.Read(ref _deadline);
+
     /// <summary>Fires the timeout when a flush has waited past its deadline.</summary>
     /// <returns>True when it fired on this tick.</returns>
     public bool OnTick(long now)

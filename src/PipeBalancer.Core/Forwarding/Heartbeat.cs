@@ -1,29 +1,51 @@
 namespace PipeBalancer.Forwarding;
 
-/// <summary>Something with a deadline the heartbeat checks.</summary>
+/// <summary>Something with deadlines the heartbeat checks.</summary>
 internal interface ITimeoutWatched
 {
-    /// <summary>Called on a heartbeat tick with the current Environment.TickCount64.</summary>
-    void OnTick(long now);
+    /// <summary>
+    /// Called on a heartbeat walk with the current Environment.TickCount64: fires what is due
+    /// and returns the earliest deadline still pending (long.MaxValue: none).
+    /// </summary>
+    long OnTick(long now);
 }
 
 /// <summary>
-/// One timer for every connection timeout: each tick asks every open connection whether a
-/// deadline has passed, instead of a timer per request (as Kestrel's heartbeat does).
+/// One timer for every connection timeout, instead of a timer per request (as Kestrel's
+/// heartbeat). A walk asks every open connection whether a deadline has passed and learns the
+/// earliest one still pending; the timer is then set for the next moment a deadline can be
+/// due, and no sooner than one period on. A deadline set after a walk is at least the shortest
+/// timeout away from it (every deadline is "now + a timeout"), so the next walk comes at the
+/// earliest pending deadline or one shortest timeout after this walk, whichever is first: an
+/// idle balancer walks its connections every few seconds rather than every period, and wakes
+/// for nothing between walks. A deadline still fires within one period of passing.
 /// </summary>
 internal sealed class Heartbeat : IDisposable
 {
     private readonly HashSet<ITimeoutWatched> _watched = [];
     private readonly Lock _lock = new();
     private readonly Timer _timer;
-    private readonly Action<long>? _onTick;
+    private readonly long _periodMs;
+    private readonly Func<long, long>? _onTick;
+    private readonly Func<long>? _shortestTimeoutMs;
+    private readonly Lock _armLock = new();
     private ITimeoutWatched[] _snapshot = [];
-    private int _ticking;
+    private bool _soon;
+    private bool _walking;
+    private volatile bool _disposed;
 
-    public Heartbeat(TimeSpan period, Action<long>? onTick = null)
+    /// <param name="period">The longest a passed deadline may wait for its walk, and the shortest time between walks.</param>
+    /// <param name="onTick">Runs on every walk with now; returns its own earliest pending deadline (long.MaxValue: none).</param>
+    /// <param name="shortestTimeoutMs">
+    /// The shortest timeout a deadline may be set with, read on every walk (a reload may lower
+    /// it); null: no bound, walk every period.
+    /// </param>
+    public Heartbeat(TimeSpan period, Func<long, long>? onTick = null, Func<long>? shortestTimeoutMs = null)
     {
+        _periodMs = Math.Max(1, (long)period.TotalMilliseconds);
         _onTick = onTick;
-        _timer = new Timer(_ => Tick(), null, period, period);
+        _shortestTimeoutMs = shortestTimeoutMs;
+        _timer = new Timer(static s => ((Heartbeat)s!).Tick(), this, _periodMs, Timeout.Infinite);
     }
 
     public void Add(ITimeoutWatched watched)
@@ -42,30 +64,83 @@ internal sealed class Heartbeat : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    /// <summary>
+    /// Brings the next walk within one period: the configuration changed (a timeout may be
+    /// shorter, a pool's idle connections may be due sooner).
+    /// </summary>
+    public void WalkSoon()
+    {
+        lock (_armLock)
+        {
+            // A walk in progress sets the timer when it ends.
+            _soon = true;
+            if (!_walking)
+            {
+                Arm(_periodMs);
+            }
+        }
+    }
 
+    public void Dispose()
+    {
+        _disposed = true;
+        _timer.Dispose();
+    }
+
+    // The timer is one-shot and set again at the end of each walk. A callback that finds a walk
+    // in progress (a WalkSoon met a timer that had just fired) leaves it to that walk.
     private void Tick()
     {
-        // A tick that runs longer than the period (a busy machine) would overlap the next,
-        // which shares the snapshot array: the later one is skipped instead.
-        if (Interlocked.Exchange(ref _ticking, 1) != 0)
+        lock (_armLock)
+        {
+            if (_walking)
+            {
+                return;
+            }
+
+            _walking = true;
+            _soon = false;
+        }
+
+        long next = long.MaxValue;
+        try
+        {
+            next = Walk(Environment.TickCount64);
+        }
+        finally
+        {
+            // Measured after the walk, so that a slow walk (a busy machine) does not shorten the gap.
+            long delay = Math.Clamp(next - Environment.TickCount64, _periodMs, int.MaxValue);
+            lock (_armLock)
+            {
+                // A WalkSoon during this walk may have come after its configuration was read.
+                Arm(_soon ? _periodMs : delay);
+                _soon = false;
+                _walking = false;
+            }
+        }
+    }
+
+    private void Arm(long delayMs)
+    {
+        if (_disposed)
         {
             return;
         }
 
         try
         {
-            TickOnce();
+            _timer.Change(delayMs, Timeout.Infinite);
         }
-        finally
+        catch (ObjectDisposedException)
         {
-            Volatile.Write(ref _ticking, 0);
+            // Disposed between the check and the change: no more walks.
         }
     }
 
-    private void TickOnce()
+    /// <summary>One walk at <paramref name="now"/>: fires what is due; returns when the next walk is needed.</summary>
+    internal long Walk(long now)
     {
-        long now = Environment.TickCount64;
         int count;
         lock (_lock)
         {
@@ -78,12 +153,26 @@ internal sealed class Heartbeat : IDisposable
             _watched.CopyTo(_snapshot);
         }
 
+        long earliest = long.MaxValue;
         for (int i = 0; i < count; i++)
         {
-            _snapshot[i].OnTick(now);
+            earliest = Math.Min(earliest, _snapshot[i].OnTick(now));
             _snapshot[i] = null!;
         }
 
-        _onTick?.Invoke(now);
+        if (_onTick is not null)
+        {
+            earliest = Math.Min(earliest, _onTick(now));
+        }
+
+        // A deadline set from now on (by a connection, or by one added after the snapshot) is
+        // at least the shortest timeout away; one period less covers a deadline computed just
+        // before this walk and written just after it read that connection.
+        if (_shortestTimeoutMs is null)
+        {
+            return now + _periodMs;
+        }
+
+        return Math.Min(earliest, now + Math.Max(_shortestTimeoutMs() - _periodMs, _periodMs));
     }
 }

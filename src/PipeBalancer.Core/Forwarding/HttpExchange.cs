@@ -112,17 +112,21 @@ internal sealed class HttpExchange : IDisposable
         }
     }
 
-    /// <summary>Fires the response head timeout when its deadline has passed.</summary>
-    public void OnTick(long now)
+    /// <summary>Fires the response head and body timeouts when their deadlines have passed; returns the earliest still pending.</summary>
+    public long OnTick(long now)
     {
-        _bodyTimeout.OnTick(now);
+        long pending = _bodyTimeout.OnTick(now);
         var watched = _watched;
-        if (watched is not null && now >= Volatile.Read(ref _deadline))
+        long deadline = Volatile.Read(ref _deadline);
+        if (watched is not null && now >= deadline)
         {
             Volatile.Write(ref _deadline, long.MaxValue);
             _timedOut = true;
             watched.CancelRead();
+            return pending;
         }
+
+        return Math.Min(pending, deadline);
     }
 
     /// <summary>

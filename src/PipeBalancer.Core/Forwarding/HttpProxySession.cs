@@ -104,20 +104,28 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
 
     private static long Now => Environment.TickCount64;
 
-    public void OnTick(long now)
+    public long OnTick(long now)
     {
-        if (now >= Volatile.Read(ref _clientDeadline))
+        long pending = Volatile.Read(ref _clientDeadline);
+        if (now >= pending)
         {
             Volatile.Write(ref _clientDeadline, long.MaxValue);
             _clientTimedOut = true;
             _clientIn.CancelPendingRead();
+            pending = long.MaxValue;
         }
 
-        Volatile.Read(ref _work)?.Exchange.OnTick(now);
+        if (Volatile.Read(ref _work) is { } work)
+        {
+            pending = Math.Min(pending, work.Exchange.OnTick(now));
+        }
+
         if (_send.OnTick(now))
         {
             Log.ClientSendTimedOut(_state.Logger, _connection.ConnectionId, _send.TimeoutMs);
         }
+
+        return Math.Min(pending, _send.Deadline);
     }
 
     /// <summary>Serves requests until the connection closes.</summary>

@@ -64,7 +64,7 @@ internal sealed class SocketRelay(ConnectionContext connection, Socket client, S
     }
 
     /// <inheritdoc />
-    public void OnTick(long now) => Check(now);
+    public long OnTick(long now) => Check(now) ? long.MaxValue : Volatile.Read(ref _sendDeadline);
 
     // One direction: returns the bytes it moved.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

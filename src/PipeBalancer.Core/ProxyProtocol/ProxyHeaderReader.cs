@@ -22,14 +22,18 @@ internal sealed class ProxyHeaderReader(PipeReader input, ProxyVersions accept) 
     /// <summary>Whether the connection closed before sending a byte (a TCP connect check): nothing to count.</summary>
     public bool ClosedEmpty { get; private set; }
 
-    public void OnTick(long now)
+    public long OnTick(long now)
     {
-        if (now >= Volatile.Read(ref _deadline))
+        long deadline = Volatile.Read(ref _deadline);
+        if (now >= deadline)
         {
             Volatile.Write(ref _deadline, long.MaxValue);
             _timedOut = true;
             input.CancelPendingRead();
+            return long.MaxValue;
         }
+
+        return deadline;
     }
 
     /// <summary>Reads until the header is complete, broken, cut short, or <paramref name="deadline"/> (Environment.TickCount64) passes.</summary>

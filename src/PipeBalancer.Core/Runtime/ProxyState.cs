@@ -62,7 +62,7 @@ internal sealed class ProxyState : IAsyncDisposable
             Math.Min(timeouts.BackendIdleMs, Math.Min(timeouts.ClientBodyMs, timeouts.ClientSendMs)));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         RequestStates = new RequestStatePool(this);
-        Heartbeat = new Heartbeat(period, now => Current.Backends.SweepIdle(now - Current.Config.Timeouts.BackendIdleMs));
+        Heartbeat = new Heartbeat(period, SweepIdleBackendConnections, () => ShortestDeadline(Current.Config.Timeouts));
         var retries = config.Retries;
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
         _loggerFactory = loggerFactory;
@@ -70,6 +70,20 @@ internal sealed class ProxyState : IAsyncDisposable
         TraceExport = new TraceExport(loggerFactory.CreateLogger("PipeBalancer.Tracing"));
         TraceExport.Apply(config.Tracing);
         Discovery = new DiscoveryService(this, loggerFactory.CreateLogger("PipeBalancer.Discovery"), TimeProvider.System, Random.Shared);
+    }
+
+    // Every deadline the heartbeat watches is "now + one of these" (the connect timeout is
+    // the connect's own): none is set closer than the shortest.
+    private static long ShortestDeadline(Configuration.TimeoutConfig t) =>
+        Math.Min(Math.Min(Math.Min(t.HeadersMs, t.KeepAliveMs), Math.Min(t.ResponseHeadMs, t.BackendIdleMs)), Math.Min(t.ClientBodyMs, t.ClientSendMs));
+
+    // On every heartbeat walk: closes the pooled backend connections idle for backendIdleMs;
+    // returns when the next one will have been.
+    private long SweepIdleBackendConnections(long now)
+    {
+        long idleMs = Current.Config.Timeouts.BackendIdleMs;
+        long oldest = Current.Backends.SweepIdle(now - idleMs);
+        return oldest == long.MaxValue ? long.MaxValue : oldest + idleMs;
     }
 
     /// <summary>The state of HTTP requests in progress, rented per request so that idle connections hold none.</summary>
@@ -236,6 +250,7 @@ internal sealed class ProxyState : IAsyncDisposable
             RateLimits = RateLimiterSet.Build(config.RateLimits, before.RateLimits, TimeProvider.System),
         };
         _current = next;
+        Heartbeat.WalkSoon();
         TraceExport.Apply(config.Tracing);
         if (HealthSettingsChanged(before.Config, config))
         {
