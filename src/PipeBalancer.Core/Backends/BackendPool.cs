@@ -3,16 +3,25 @@ namespace PipeBalancer.Backends;
 /// <summary>
 /// Idle connections to one backend, reused most-recent-first: the connection used last is
 /// the one least likely to have been closed by the backend's own idle timeout. Idle ones older
-/// than the idle timeout are closed by the heartbeat sweep.
+/// than the idle timeout are closed by the heartbeat sweep. The stack grows as connections
+/// come back, up to the cap, so a pool that never holds many costs little.
 /// </summary>
 internal sealed class BackendPool : IDisposable
 {
-    private readonly BackendConnection?[] _idle;
+    // The stack's first size: what a backend behind a few dozen clients needs.
+    private const int InitialSlots = 16;
+
     private readonly Lock _lock = new();
+    private readonly int _maxIdle;
+    private BackendConnection?[] _idle;
     private int _count;
     private bool _disposed;
 
-    public BackendPool(int maxIdle) => _idle = new BackendConnection?[maxIdle];
+    public BackendPool(int maxIdle)
+    {
+        _maxIdle = maxIdle;
+        _idle = new BackendConnection?[Math.Min(maxIdle, InitialSlots)];
+    }
 
     /// <summary>Idle connections now.</summary>
     public int IdleCount => Volatile.Read(ref _count);
@@ -53,8 +62,13 @@ internal sealed class BackendPool : IDisposable
         connection.IdleSince = Environment.TickCount64;
         lock (_lock)
         {
-            if (!_disposed && _count < _idle.Length)
+            if (!_disposed && _count < _maxIdle)
             {
+                if (_count == _idle.Length)
+                {
+                    Array.Resize(ref _idle, Math.Min(_maxIdle, _idle.Length * 2));
+                }
+
                 _idle[_count++] = connection;
                 return;
             }

@@ -6,7 +6,7 @@ namespace PipeBalancer.Tests.Backends;
 public sealed class BackendPoolTests
 {
     [Test]
-    public void Sweep_ClosesTheExpired_AndTellsWhenTheOldestLeftWentIdle()
+    public void Sweep_ClosesTheExpired_AndTellsWhenTheOldestLeftWentConnection()
     {
         using var pool = new BackendPool(maxIdle: 4);
         var older = Connection();
@@ -26,6 +26,32 @@ public sealed class BackendPoolTests
             Assert.That(afterAll, Is.EqualTo(long.MaxValue), "none left");
             Assert.That(pool.IdleCount, Is.Zero);
         });
+    }
+
+    [Test]
+    public void Return_KeepsConnectionsUpToTheCap_BeyondTheFirstSlots_AndRentGivesTheLastFirst()
+    {
+        using var pool = new BackendPool(maxIdle: 100);
+        var connections = Enumerable.Range(0, 120).Select(_ => Connection()).ToList();
+        connections.ForEach(pool.Return);
+
+        Assert.That(pool.IdleCount, Is.EqualTo(100), "the stack grew to the cap and no further");
+        Assert.That(pool.Rent(), Is.SameAs(connections[99]));
+        Assert.That(pool.Rent(), Is.SameAs(connections[98]));
+    }
+
+    [Test]
+    public void Sweep_AfterGrowing_ClosesEveryExpiredOne_AndThePoolKeepsWorking()
+    {
+        using var pool = new BackendPool(maxIdle: 64);
+        var connections = Enumerable.Range(0, 40).Select(_ => Connection()).ToList();
+        connections.ForEach(pool.Return);
+
+        pool.Sweep(long.MaxValue);
+        Assert.That(pool.IdleCount, Is.Zero);
+        var fresh = Connection();
+        pool.Return(fresh);
+        Assert.That(pool.Rent(), Is.SameAs(fresh));
     }
 
     private static BackendConnection Connection()
