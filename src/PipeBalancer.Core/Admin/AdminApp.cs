@@ -31,7 +31,7 @@ internal static class AdminApp
     public static WebApplication Build(ProxyState state, AdminConfig config, string version, Action<IServiceCollection> shareProcess,
         Func<Task<ConfigResult>>? reload)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(EmbeddedAppOptions.Create());
         shareProcess(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

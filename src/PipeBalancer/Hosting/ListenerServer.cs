@@ -56,7 +56,7 @@ internal sealed class ListenerServer : IAsyncDisposable
         }
 
         error = null;
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(EmbeddedAppOptions.Create());
         ProcessLifetime.Share(builder.Services, loggerFactory);
 
         // Kestrel's socket connections behind an accept loop that backs off when out of

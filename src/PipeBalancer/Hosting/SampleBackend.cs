@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using PipeBalancer.Configuration;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.Hosting;
 
@@ -16,7 +17,7 @@ internal static class SampleBackend
 {
     public static WebApplication Create(string id, HostPort address)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(EmbeddedAppOptions.Create());
         builder.Logging.ClearProviders();
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -51,6 +51,73 @@ public sealed class ExecutableTests
     }
 
     [Test]
+    public async Task StartedInADirectoryTree_ItWatchesNoneOfIt()
+    {
+        // ASP.NET Core's builders watch their content root and every directory under it for
+        // appsettings.json: one inotify instance per app (admin and every listener), over the
+        // whole tree the balancer was started in.
+        string tree = Directory.CreateTempSubdirectory("pipebalancer-cwd-").FullName;
+        try
+        {
+            var directories = new List<string> { tree };
+            for (int i = 0; i < 5; i++)
+            {
+                directories.Add(Directory.CreateDirectory(Path.Combine(tree, $"d{i}", "inner")).FullName);
+            }
+
+            await using var s1 = await TestBackend.StartAsync("s1");
+            await using var balancer = await BalancerProcess.StartAsync(Executable, BalancerProcess.OneBackendConfig(s1.Port), start => start.WorkingDirectory = tree);
+            var treeInodes = directories.Select(d => Inode(d)).ToHashSet();
+            var watched = WatchedInodes(balancer.Id);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(watched, Is.Not.Empty, "lb.json's directory is watched for reloads");
+                Assert.That(watched.Intersect(treeInodes), Is.Empty, "no directory of the working tree is watched");
+            });
+        }
+        finally
+        {
+            Directory.Delete(tree, recursive: true);
+        }
+    }
+
+    // The inodes every inotify instance of the process watches (/proc/PID/fdinfo: "inotify wd:1 ino:1a2b ...", ino in hex).
+    private static List<ulong> WatchedInodes(int pid)
+    {
+        var inodes = new List<ulong>();
+        foreach (var info in Directory.EnumerateFiles($"/proc/{pid}/fdinfo"))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(info);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            foreach (var line in text.Split('\n').Where(l => l.StartsWith("inotify wd:", StringComparison.Ordinal)))
+            {
+                var ino = line.Split(' ').Single(f => f.StartsWith("ino:", StringComparison.Ordinal))[4..];
+                inodes.Add(ulong.Parse(ino, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return inodes;
+    }
+
+    private static ulong Inode(string path)
+    {
+        // stat -c %i: the inode number in decimal.
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%i", path]) { RedirectStandardOutput = true })!;
+        string output = stat.StandardOutput.ReadToEnd();
+        stat.WaitForExit();
+        return ulong.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
     public async Task AtStart_WhatTheAdminAppsAnswersNeed_IsLoadedBeforeAnyoneAsks()
     {
         // A process out of descriptors cannot load an assembly, and keeps that failure: the
