@@ -16,9 +16,10 @@ namespace PipeBalancer.Forwarding;
 /// something asks for <see cref="Transport"/> or sets it. Kestrel's own socket connection starts
 /// a receive loop into a pipe at accept; this one leaves the socket free for
 /// <see cref="SocketRelay"/>, which moves the bytes socket to socket, or for the TLS listener's
-/// <c>SslStream</c>, which reads and writes the socket itself. <see cref="Abort(ConnectionAbortedException)"/> closes the socket, so a
-/// relay's pending receive or send ends; <see cref="ConnectionClosed"/> fires once the
-/// connection is closed.
+/// <c>SslStream</c>, which reads and writes the socket itself. <see cref="Abort(ConnectionAbortedException)"/> resets the
+/// connection (what is still queued to send is thrown away, as Kestrel's abort does), so a
+/// relay's pending receive or send ends; disposing closes it gracefully. <see cref="ConnectionClosed"/>
+/// fires once the connection is closed.
 /// </summary>
 internal sealed class ClientSocketConnection : ConnectionContext, IConnectionSocketFeature
 {
@@ -52,6 +53,9 @@ internal sealed class ClientSocketConnection : ConnectionContext, IConnectionSoc
     /// <summary>The accepted socket.</summary>
     public Socket Socket { get; }
 
+    /// <summary>Whether the connection has been aborted or disposed (set before its socket is closed).</summary>
+    public bool IsClosed => Volatile.Read(ref _closing) != 0;
+
     /// <summary>Whether the socket is still free of pipes (nothing has asked for <see cref="Transport"/> or set it).</summary>
     public bool IsBare => Volatile.Read(ref _transport) is null;
 
@@ -81,7 +85,25 @@ internal sealed class ClientSocketConnection : ConnectionContext, IConnectionSoc
     }
 
     /// <inheritdoc />
-    public override void Abort(ConnectionAbortedException abortReason) => Close();
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        if (!IsClosed)
+        {
+            // A reset, not a graceful close: a client that stopped reading (the send timeout)
+            // would otherwise keep the kernel sending it what is queued long after the descriptor
+            // is closed, beyond any budget.
+            try
+            {
+                Socket.LingerState = new LingerOption(enable: true, seconds: 0);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Closed under us: nothing is left to reset.
+            }
+        }
+
+        Close();
+    }
 
     /// <inheritdoc />
     public override ValueTask DisposeAsync()

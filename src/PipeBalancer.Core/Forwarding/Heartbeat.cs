@@ -28,6 +28,7 @@ internal sealed class Heartbeat : IDisposable
     private readonly long _periodMs;
     private readonly Func<long, long>? _onTick;
     private readonly Func<long>? _shortestTimeoutMs;
+    private readonly Action<Exception>? _onFault;
     private readonly Lock _armLock = new();
     private ITimeoutWatched[] _snapshot = [];
     private bool _soon;
@@ -40,8 +41,13 @@ internal sealed class Heartbeat : IDisposable
     /// The shortest timeout a deadline may be set with, read on every walk (a reload may lower
     /// it); null: no bound, walk every period.
     /// </param>
-    public Heartbeat(TimeSpan period, Func<long, long>? onTick = null, Func<long>? shortestTimeoutMs = null)
+    /// <param name="onFault">
+    /// Told of an exception a walk threw (a fault of the balancer's own), after which the walks go
+    /// on one period later; null: the exception is not caught.
+    /// </param>
+    public Heartbeat(TimeSpan period, Func<long, long>? onTick = null, Func<long>? shortestTimeoutMs = null, Action<Exception>? onFault = null)
     {
+        _onFault = onFault;
         _periodMs = Math.Max(1, (long)period.TotalMilliseconds);
         _onTick = onTick;
         _shortestTimeoutMs = shortestTimeoutMs;
@@ -106,6 +112,13 @@ internal sealed class Heartbeat : IDisposable
         try
         {
             next = Walk(Environment.TickCount64);
+        }
+        catch (Exception e) when (_onFault is not null)
+        {
+            // Logged once with its stack; a walk that failed must not leave every later deadline
+            // unwatched (the timer would be set for never).
+            _onFault(e);
+            next = Environment.TickCount64 + _periodMs;
         }
         finally
         {

@@ -54,6 +54,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake failed: {Error}")]
     public static partial void TlsHandshakeFailed(ILogger logger, string connectionId, string error);
 
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Error, Message = "Fault in the balancer itself during a heartbeat walk over the connections' timeouts; the next walk comes one period later")]
+    public static partial void HeartbeatFault(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 1112, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake not complete within {TimeoutMs} ms (timeouts.headersMs); the connection is closed")]
     public static partial void TlsHandshakeTimedOut(ILogger logger, string connectionId, int timeoutMs);
 }

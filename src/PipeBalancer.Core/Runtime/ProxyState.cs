@@ -62,7 +62,7 @@ internal sealed class ProxyState : IAsyncDisposable
             Math.Min(timeouts.BackendIdleMs, Math.Min(timeouts.ClientBodyMs, timeouts.ClientSendMs)));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(smallest / 5, 20, 1000));
         RequestStates = new RequestStatePool(this);
-        Heartbeat = new Heartbeat(period, SweepIdleBackendConnections, () => ShortestDeadline(Current.Config.Timeouts));
+        Heartbeat = new Heartbeat(period, SweepIdleBackendConnections, () => ShortestDeadline(Current.Config.Timeouts), e => Forwarding.Log.HeartbeatFault(Logger, e));
         var retries = config.Retries;
         RetryBudget = new RetryBudget(retries.BudgetPercent, retries.BudgetWindowSeconds, retries.MinRetriesPerWindow, TimeProvider.System);
         _loggerFactory = loggerFactory;

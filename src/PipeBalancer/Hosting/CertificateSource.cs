@@ -52,18 +52,21 @@ internal sealed class CertificateSource
     }
 
     /// <summary>
-    /// What one handshake is offered: the current certificate, TLS 1.2 or 1.3; ALPN http/1.1 on
-    /// an http listener and no protocol at all on a tcp one, whose bytes go to the backend as
+    /// What one handshake is offered: the current certificate, TLS 1.2 or 1.3; ALPN http/1.1 and
+    /// http/1.0 on an http listener (a client offering only h2 is refused with TLS's
+    /// no_application_protocol alert) and no protocol at all on a tcp one, whose bytes go to the backend as
     /// they are (a client offered h2 must not think it got it). No renegotiation (a client
     /// asking for one under TLS 1.2 is refused; TLS 1.3 has none) and no client certificate.
     /// </summary>
     public SslServerAuthenticationOptions Options(bool http) => http ? _offer.Http : _offer.Tcp;
 
+    private static readonly SslApplicationProtocol Http10 = new("http/1.0");
+
     private static SslServerAuthenticationOptions Create(SslStreamCertificateContext context, bool http) => new()
     {
         ServerCertificateContext = context,
         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-        ApplicationProtocols = http ? [SslApplicationProtocol.Http11] : [],
+        ApplicationProtocols = http ? [SslApplicationProtocol.Http11, Http10] : [],
         ClientCertificateRequired = false,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         AllowRenegotiation = false,

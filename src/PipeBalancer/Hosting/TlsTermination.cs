@@ -30,7 +30,7 @@ internal sealed class TlsTermination(ConnectionDelegate next, CertificateSource 
         var stream = new SslStream(new NetworkStream(client.Socket, ownsSocket: false), leaveInnerStreamOpen: false);
         try
         {
-            if (!await HandshakeAsync(connection, stream).ConfigureAwait(false))
+            if (!await HandshakeAsync(connection, client, stream).ConfigureAwait(false))
             {
                 return;
             }
@@ -44,7 +44,7 @@ internal sealed class TlsTermination(ConnectionDelegate next, CertificateSource 
             }
             finally
             {
-                await CompleteAsync(pipes).ConfigureAwait(false);
+                await CompleteAsync(client, stream, pipes).ConfigureAwait(false);
             }
         }
         finally
@@ -53,7 +53,7 @@ internal sealed class TlsTermination(ConnectionDelegate next, CertificateSource 
         }
     }
 
-    private async ValueTask<bool> HandshakeAsync(ConnectionContext connection, SslStream stream)
+    private async ValueTask<bool> HandshakeAsync(ConnectionContext connection, ClientSocketConnection client, SslStream stream)
     {
         using var timeout = new CancellationTokenSource(handshakeTimeout);
         try
@@ -70,7 +70,7 @@ internal sealed class TlsTermination(ConnectionDelegate next, CertificateSource 
 
             return false;
         }
-        catch (Exception e) when (e is AuthenticationException || NetworkFault.Is(e) || (e is ObjectDisposedException && connection.ConnectionClosed.IsCancellationRequested))
+        catch (Exception e) when (e is AuthenticationException || NetworkFault.Is(e) || (e is ObjectDisposedException && client.IsClosed))
         {
             // Not TLS, a protocol or cipher the listener does not take, a client that hung up
             // or reset, or a connection aborted (a stop) while it shook hands.
@@ -83,15 +83,20 @@ internal sealed class TlsTermination(ConnectionDelegate next, CertificateSource 
         }
     }
 
-    // The handler is done: the output's last bytes go out and the pipes' blocks go back to the
-    // pool. A client that is gone by then is no fault of anyone's.
-    private static async ValueTask CompleteAsync(TlsClientPipes pipes)
+    // The handler is done: the output's last bytes go out, then TLS's close_notify unless the
+    // connection was aborted (so a client can tell the end of the stream from a cut), and the
+    // pipes' blocks go back to the pool. A client that is gone by then is no fault of anyone's.
+    private static async ValueTask CompleteAsync(ClientSocketConnection client, SslStream stream, TlsClientPipes pipes)
     {
         try
         {
             await pipes.CompleteAsync().ConfigureAwait(false);
+            if (!client.IsClosed)
+            {
+                await stream.ShutdownAsync().ConfigureAwait(false);
+            }
         }
-        catch (Exception e) when (NetworkFault.Is(e))
+        catch (Exception e) when (NetworkFault.Is(e) || (e is ObjectDisposedException && client.IsClosed))
         {
         }
     }

@@ -75,6 +75,59 @@ public sealed class TlsTests
     }
 
     [Test]
+    public async Task TheEndOfAConnection_IsSentAsTlsCloseNotify_SoAClientCanTellItFromACut()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("close-notify");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        var records = new TlsRecordTypes(tcp.GetStream());
+
+        // TLS 1.2: an alert record shows its type on the wire (TLS 1.3 hides it as application data).
+        await using var stream = new SslStream(records, leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,
+        });
+        await stream.WriteAsync("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(response, Does.StartWith("HTTP/1.1 200"));
+            Assert.That(records.Last, Is.EqualTo(21), "the last record before the end is an alert (close_notify)");
+        });
+    }
+
+    [Test]
+    public async Task AClientOfferingOnlyHttp10_IsServed()
+    {
+        await using var a = await TestBackend.StartAsync("a");
+        var (_, tls) = WriteCertificate("http10");
+        await using var balancer = await TestBalancer.StartAsync([("a", a.Port)],
+            c => c with { Listeners = [c.Listeners[0] with { Tls = tls }] });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(balancer.EndPoint);
+        await using var stream = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented is not null);
+        await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ApplicationProtocols = [new SslApplicationProtocol("http/1.0")],
+        });
+        await stream.WriteAsync("GET /old HTTP/1.0\r\nHost: x\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.NegotiatedApplicationProtocol.ToString(), Is.EqualTo("http/1.0"));
+            Assert.That(response, Does.StartWith("HTTP/1.1 200").And.Contain("hello from a"));
+        });
+    }
+
+    [Test]
     public async Task Curl_TrustingTheCertificate_GetsThroughTheHttpsListener()
     {
         Assert.That(File.Exists("/usr/bin/curl"), Is.True, "curl is needed for this test: apt-get install curl");
@@ -392,5 +445,87 @@ public sealed class TlsTests
             ApplicationProtocols = [SslApplicationProtocol.Http11],
         });
         return (tls.SslProtocol, tls.NegotiatedApplicationProtocol, X509CertificateLoader.LoadCertificate(tls.RemoteCertificate!.GetRawCertData()));
+    }
+
+    // Reads through to the socket's stream and keeps the content type of each TLS record that
+    // starts in what it read (5-byte headers: type, version, length).
+    private sealed class TlsRecordTypes(Stream inner) : Stream
+    {
+        private readonly byte[] _header = new byte[5];
+        private int _headerFilled;
+        private int _bodyLeft;
+
+        public int Last { get; private set; } = -1;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int read = await inner.ReadAsync(buffer, cancellationToken);
+            Track(buffer.Span[..read]);
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, default).GetAwaiter().GetResult();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Track(ReadOnlySpan<byte> bytes)
+        {
+            while (!bytes.IsEmpty)
+            {
+                if (_bodyLeft > 0)
+                {
+                    int skip = Math.Min(_bodyLeft, bytes.Length);
+                    _bodyLeft -= skip;
+                    bytes = bytes[skip..];
+                    continue;
+                }
+
+                int take = Math.Min(5 - _headerFilled, bytes.Length);
+                bytes[..take].CopyTo(_header.AsSpan(_headerFilled));
+                _headerFilled += take;
+                bytes = bytes[take..];
+                if (_headerFilled == 5)
+                {
+                    Last = _header[0];
+                    _bodyLeft = (_header[3] << 8) | _header[4];
+                    _headerFilled = 0;
+                }
+            }
+        }
     }
 }

@@ -78,6 +78,35 @@ public sealed class HeartbeatTests
         });
     }
 
+    [Test]
+    public async Task AWalkThatThrows_IsReported_AndTheWalksGoOn()
+    {
+        var faults = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var walkedAfterTheFault = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var heartbeat = new Heartbeat(TimeSpan.FromMilliseconds(20), shortestTimeoutMs: () => 20, onFault: faults.Enqueue);
+        heartbeat.Add(new Throwing(walkedAfterTheFault));
+
+        await walkedAfterTheFault.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(faults.Select(f => f.Message), Is.EqualTo(new[] { "first walk" }));
+    }
+
+    // Throws on its first walk and tells when it is walked again.
+    private sealed class Throwing(TaskCompletionSource walkedAgain) : ITimeoutWatched
+    {
+        private int _walks;
+
+        public long OnTick(long now)
+        {
+            if (Interlocked.Increment(ref _walks) == 1)
+            {
+                throw new InvalidOperationException("first walk");
+            }
+
+            walkedAgain.TrySetResult();
+            return long.MaxValue;
+        }
+    }
+
     private sealed class Watched(long deadline) : ITimeoutWatched
     {
         private long _deadline = deadline;

@@ -149,6 +149,28 @@ public sealed class SocketRelayTests
         Assert.That(got.ToArray(), Is.EqualTo("via pipes"u8.ToArray()));
     }
 
+    [Test]
+    public async Task ClientSocketConnection_AbortResetsTheConnection_AndDisposeClosesItGracefully()
+    {
+        await using var aborted = await RelayLink.OpenAsync();
+        await using var closed = await RelayLink.OpenAsync();
+
+        // Unsent bytes queued toward a client that reads nothing are thrown away by a reset.
+        await aborted.Connection.Socket.SendAsync(new byte[1024]);
+        aborted.Connection.Abort(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("test"));
+        await closed.Connection.Socket.SendAsync(new byte[1024]);
+        await closed.Connection.DisposeAsync();
+
+        var reset = Assert.ThrowsAsync<SocketException>(async () => await ReceiveToEndAsync(aborted.Client));
+        var end = await ReceiveToEndAsync(closed.Client);
+        Assert.Multiple(() =>
+        {
+            Assert.That(reset!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+            Assert.That(end, Has.Length.EqualTo(1024), "what was sent, then the end");
+            Assert.That(aborted.Connection.IsClosed && closed.Connection.IsClosed, Is.True);
+        });
+    }
+
     private static byte[] Pattern(int length, int seed)
     {
         var bytes = new byte[length];
