@@ -57,13 +57,7 @@ internal sealed class PerCoreStack<T> where T : class
         var start = Home(stripes.Length);
         for (var i = 0; i < stripes.Length; i++)
         {
-            var index = start + i;
-            if (index >= stripes.Length)
-            {
-                index -= stripes.Length;
-            }
-
-            if (stripes[index].TryPop(out item))
+            if (stripes[Wrap(start + i, stripes.Length)].TryPop(out item))
             {
                 return true;
             }
@@ -80,13 +74,7 @@ internal sealed class PerCoreStack<T> where T : class
         var start = Home(stripes.Length);
         for (var i = 0; i < stripes.Length; i++)
         {
-            var index = start + i;
-            if (index >= stripes.Length)
-            {
-                index -= stripes.Length;
-            }
-
-            if (stripes[index].TryPush(item))
+            if (stripes[Wrap(start + i, stripes.Length)].TryPush(item))
             {
                 return true;
             }
@@ -94,6 +82,9 @@ internal sealed class PerCoreStack<T> where T : class
 
         return false;
     }
+
+    // The stripe i places after the home one, round the array.
+    private static int Wrap(int index, int stripes) => index >= stripes ? index - stripes : index;
 
     private static int Home(int stripes) => stripes == 1 ? 0 : Thread.GetCurrentProcessorId() % stripes;
 
