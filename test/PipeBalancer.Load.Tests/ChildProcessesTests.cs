@@ -4,6 +4,18 @@ namespace PipeBalancer.Load.Tests;
 
 public sealed class ChildProcessesTests
 {
+    private static string Command(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
     private static bool Alive(int pid) =>
         File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1][0] != 'Z';
 
@@ -18,15 +30,18 @@ public sealed class ChildProcessesTests
             {
                 // sh with a child of its own, as nginx's master has workers.
                 var p = children.Start("/bin/sh", ["-c", "sleep 60 & echo started; wait"], log);
+                // The sleep itself, found by name: not by position (process ids wrap, so the
+                // child may sort before its parent), nor any child (the shell may fork a
+                // short-lived one of its own before it runs sleep).
+                parent = p.Id;
+                child = parent;
                 var deadline = DateTime.UtcNow.AddSeconds(10);
-                while (ProcStat.Family(p.Id).Count < 2 && DateTime.UtcNow < deadline)
+                while (child == parent && DateTime.UtcNow < deadline)
                 {
-                    Thread.Sleep(20);
+                    child = ProcStat.Family(p.Id).FirstOrDefault(id => id != parent && Command(id) == "sleep", parent);
+                    Thread.Sleep(child == parent ? 20 : 0);
                 }
 
-                parent = p.Id;
-                // Not by position: process ids wrap, so the child may sort before its parent.
-                child = ProcStat.Family(p.Id).FirstOrDefault(id => id != p.Id, p.Id);
                 Assert.That(child, Is.Not.EqualTo(parent), "the child did not start");
             }
 
