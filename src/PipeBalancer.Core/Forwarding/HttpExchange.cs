@@ -305,10 +305,10 @@ internal sealed class HttpExchange : IDisposable
             bool reusable = _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
             bool uploaded = true;
             bool bodyRead = true;
-            DiscardEnd = Environment.TickCount64 + DiscardLimits.WindowMs;
             if (pumping)
             {
                 pumping = false;
+                DiscardEnd = Environment.TickCount64 + DiscardLimits.WindowMs;
                 if (bodyUnsent)
                 {
                     _pump.Stop(backend);
@@ -322,7 +322,8 @@ internal sealed class HttpExchange : IDisposable
                 _bodyTimeout.ClearLimit();
                 uploaded = ended == PumpResult.Sent;
                 bodyRead = ended is PumpResult.Sent or PumpResult.Discarded;
-                BodyUnread = !bodyRead && !bodyUnsent;
+                // A client that went away (or half-closed) leaves nothing to linger for.
+                BodyUnread = (ended is PumpResult.BackendGone or PumpResult.BadBody) && !bodyUnsent;
             }
 
             KeepBackend = uploaded && reusable;
