@@ -89,6 +89,16 @@ internal sealed class HttpExchange : IDisposable
     /// <summary>Whether the backend connection may carry another request.</summary>
     public bool KeepBackend { get; private set; }
 
+    /// <summary>
+    /// Whether the client was still sending a body the balancer stopped reading (it did not end
+    /// within <see cref="DiscardLimits"/> after the response): its connection closes with a
+    /// lingering close (with <see cref="ExchangeOutcome.Close"/>).
+    /// </summary>
+    public bool BodyUnread { get; private set; }
+
+    /// <summary>When the time for the rest of the body after the response, and any lingering close, ends (Environment.TickCount64 milliseconds).</summary>
+    public long DiscardEnd { get; private set; }
+
     /// <summary>Whether no body pump of this exchange is still running (one is left running only when the exchange ended in a fault or an abort).</summary>
     public bool Quiet => _pump.Ended;
 
@@ -140,6 +150,7 @@ internal sealed class HttpExchange : IDisposable
     {
         Status = 0;
         KeepBackend = false;
+        BodyUnread = false;
         bool pumping = false;
         bool responseStarted = false;
         ValueTask<PumpResult> pump = default;
@@ -272,32 +283,51 @@ internal sealed class HttpExchange : IDisposable
                 return outcome;
             }
 
-            // 4. The response: head, then body by its framing.
+            // 4. The response: head, then body by its framing. A client that still waits for
+            // the backend's 100 before it sends its body gets no body read after this response
+            // (it may send the body, or close): it is told the connection closes.
             var framing = ResponseHeadParser.Framing(_response, _request.Method);
-            bool clientKeepAlive = !CloseRequested && _request.KeepAlive && framing != BodyFraming.CloseDelimited;
+            bool bodyUnsent = pumping && !_pump.Ended && _bodyTimeout.AwaitingContinue;
+            bool clientKeepAlive = !CloseRequested && _request.KeepAlive && framing != BodyFraming.CloseDelimited && !bodyUnsent;
             responseStarted = true;
             if (!await RelayResponseAsync(backend, response, headLength, framing, clientKeepAlive).ConfigureAwait(false))
             {
                 return ExchangeOutcome.Abort;
             }
 
-            // 5. The request body's end: a backend that answered before taking it all leaves
-            // neither connection fit for another request.
+            // 5. The request body's end. A backend may answer before it has taken the whole body
+            // (RFC 9110 section 15; RFC 9112 section 9.6): the rest is still read from the client
+            // by its framing, so that its next request starts at the right byte and its
+            // connection is not reset under the response: forwarded while the backend
+            // connection can take it (and then carry another request), else thrown away, within
+            // DiscardLimits. A body that does not end within them closes the client connection
+            // with a lingering close; none of it is charged to the backend.
+            bool reusable = _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
             bool uploaded = true;
+            bool bodyRead = true;
             if (pumping)
             {
-                bool stopped = !_pump.Ended;
-                if (stopped)
+                pumping = false;
+                DiscardEnd = Environment.TickCount64 + DiscardLimits.WindowMs;
+                if (bodyUnsent)
                 {
                     _pump.Stop(backend);
                 }
+                else if (!_pump.Ended)
+                {
+                    _pump.Finish(backend, reusable, DiscardEnd);
+                }
 
-                pumping = false;
-                uploaded = await pump.ConfigureAwait(false) == PumpResult.Sent && !stopped;
+                var ended = await pump.ConfigureAwait(false);
+                _bodyTimeout.ClearLimit();
+                uploaded = ended == PumpResult.Sent;
+                bodyRead = ended is PumpResult.Sent or PumpResult.Discarded;
+                // A client that went away (or half-closed) leaves nothing to linger for.
+                BodyUnread = (ended is PumpResult.BackendGone or PumpResult.BadBody) && !bodyUnsent;
             }
 
-            KeepBackend = uploaded && _request.IsHttp11 && _response.IsHttp11 && !_response.ConnectionClose && framing != BodyFraming.CloseDelimited;
-            return clientKeepAlive && uploaded ? ExchangeOutcome.KeepAlive : ExchangeOutcome.Close;
+            KeepBackend = uploaded && reusable;
+            return clientKeepAlive && bodyRead ? ExchangeOutcome.KeepAlive : ExchangeOutcome.Close;
         }
         catch (Exception e) when (NetworkFault.Is(e))
         {

@@ -419,6 +419,11 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
             case ExchangeOutcome.Close:
                 WriteAccessLog(Work.Exchange.Status, Work.Attempt.Backend);
                 Work.Exchange.ReleaseHead();
+                if (Work.Exchange.BodyUnread)
+                {
+                    await LingerAsync(Work.Exchange.DiscardEnd).ConfigureAwait(false);
+                }
+
                 await _clientOut.CompleteAsync().ConfigureAwait(false);
                 return false;
             case ExchangeOutcome.ClientRejected:
@@ -437,6 +442,54 @@ internal sealed class HttpProxySession : ITimeoutWatched, IDisposable
                 Work.Exchange.ReleaseHead();
                 await SendAsync(Work.Attempt.FailureStatus).ConfigureAwait(false);
                 return false;
+        }
+    }
+
+    // A lingering close (nginx's lingering_close; RFC 9112 section 9.6): the client is still
+    // sending a body the balancer has stopped reading. Closing now would answer its bytes in
+    // flight, or those still unread, with a reset, which can destroy the response before the
+    // client has read it. So its bytes are read and thrown away until it closes its side, pauses
+    // for DiscardLimits.LingerIdleMs (timeouts.clientBodyMs if shorter), or the window after the
+    // response ends (at least one pause from now), or DiscardLimits.MaxBytes have come; then the
+    // connection closes. The response has been flushed; the connection's close sends the FIN
+    // (Kestrel's socket transport cannot end only its sending side, and a shutdown of the socket
+    // under it could cut a response still queued in its pipe).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask LingerAsync(long windowEnd)
+    {
+        long idleMs = Math.Min(DiscardLimits.LingerIdleMs, _state.Current.Config.Timeouts.ClientBodyMs);
+        long end = Math.Max(windowEnd, Now + idleMs);
+        long discarded = 0;
+        _clientTimedOut = false;
+        Volatile.Write(ref _clientDeadline, Math.Min(Now + idleMs, end));
+
+        // The pause may be shorter than every timeout the heartbeat plans its walks by.
+        _state.Heartbeat.WalkSoon();
+        Log.LingeringClose(_state.Logger, _connection.ConnectionId);
+        try
+        {
+            while (true)
+            {
+                var result = await _clientIn.ReadAsync().ConfigureAwait(false);
+                discarded += result.Buffer.Length;
+                _clientIn.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || _clientTimedOut || discarded > DiscardLimits.MaxBytes)
+                {
+                    return;
+                }
+
+                // Each deadline is later than the last, so the heartbeat's next walk already
+                // comes by the time it is due.
+                Volatile.Write(ref _clientDeadline, Math.Min(Now + idleMs, end));
+            }
+        }
+        catch (Exception e) when (NetworkFault.Is(e))
+        {
+            // The client reset or went away: nothing is left in flight.
+        }
+        finally
+        {
+            Volatile.Write(ref _clientDeadline, long.MaxValue);
         }
     }
 

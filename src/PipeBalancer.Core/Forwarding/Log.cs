@@ -59,4 +59,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1112, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: TLS handshake not complete within {TimeoutMs} ms (timeouts.headersMs); the connection is closed")]
     public static partial void TlsHandshakeTimedOut(ILogger logger, string connectionId, int timeoutMs);
+
+    [LoggerMessage(EventId = 4031, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: the request body did not end within the limits after its response; lingering close (the client's bytes are read and thrown away, then the connection is closed)")]
+    public static partial void LingeringClose(ILogger logger, string connectionId);
 }

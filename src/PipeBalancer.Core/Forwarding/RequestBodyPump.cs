@@ -11,13 +11,19 @@ namespace PipeBalancer.Forwarding;
 /// Streams a request body from the client to the backend by its framing, while the exchange
 /// waits for the response. From <see cref="Start"/> until its task is awaited, the pump is the
 /// only reader of the client pipe: the exchange hands the pipe over by starting it and takes it
-/// back by awaiting it (after <see cref="Stop"/> when it cannot wait for the body's end). When the
-/// body cannot end (the client went away, or broke the framing), the pump wakes the exchange by
-/// cancelling its pending read of the backend. One instance per <see cref="RequestState"/>.
+/// back by awaiting it (after <see cref="Stop"/> when it cannot wait for the body's end, or
+/// <see cref="Finish"/> when the response is complete before the body). When the backend stops
+/// taking bytes, or the exchange says it will take no more, the rest of the body is still read
+/// by its framing and thrown away (up to <see cref="DiscardLimits.MaxBytes"/>), so that the
+/// client connection stays in step for its next request. When the body cannot end (the client
+/// went away, or broke the framing), the pump wakes the exchange by cancelling its pending read
+/// of the backend. One instance per <see cref="RequestState"/>.
 /// </summary>
 internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
 {
     private PipeReader _client = null!;
+    private volatile bool _stopping;
+    private volatile bool _discarding;
 
     /// <summary>Sets the client pipe the pump reads (when its exchange is bound to a connection).</summary>
     public void Bind(PipeReader? client) => _client = client!;
@@ -36,6 +42,8 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
     {
         Error = RejectReason.None;
         Ended = false;
+        _stopping = false;
+        _discarding = false;
         if (request.Chunked)
         {
             return PumpAsync(new ChunkedBody(), buffered, backend, maxBodyBytes, replay, cork: null);
@@ -53,7 +61,25 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
     {
         if (!Ended)
         {
+            _stopping = true;
             _client.CancelPendingRead();
+            backend.Output.CancelPendingFlush();
+        }
+    }
+
+    /// <summary>
+    /// The response is complete and the body has not ended: the rest goes on to the backend while
+    /// <paramref name="forward"/> (its connection can still carry the body and another request),
+    /// or is read and thrown away; either way it must end by <paramref name="end"/>
+    /// (Environment.TickCount64 milliseconds).
+    /// </summary>
+    public void Finish(BackendConnection backend, bool forward, long end)
+    {
+        timeout.Limit(end, backend.Output);
+        if (!forward)
+        {
+            // Set before the cancel, so that the flush it ends sees why.
+            _discarding = true;
             backend.Output.CancelPendingFlush();
         }
     }
@@ -66,6 +92,8 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
         var result = PumpResult.ClientGone;
         bool reading = false;
         bool corked = false;
+        bool discarding = false;
+        long discarded = 0;
         try
         {
             bool clientDone = false;
@@ -81,53 +109,128 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
                 }
 
                 var data = buffer.Slice(0, take);
-                BodyRelay.Write(backend.Output, data);
-                replay.Append(data);
-                _client.AdvanceTo(data.End);
-                var flush = await backend.Output.FlushAsync().ConfigureAwait(false);
-                if (flush.IsCompleted)
+                discarding |= _discarding;
+                if (discarding)
                 {
-                    result = PumpResult.BackendGone;
+                    // Nobody takes the rest: it is read by its framing and thrown away.
+                    _client.AdvanceTo(data.End);
+                    discarded += take;
+                    if (status == ParseStatus.Complete)
+                    {
+                        result = PumpResult.Discarded;
+                        return result;
+                    }
+
+                    if (timeout.Fired)
+                    {
+                        // The body did not end in the time left after the response.
+                        Error = RejectReason.BodyTimeout;
+                        result = PumpResult.BadBody;
+                        return result;
+                    }
+
+                    if (discarded > DiscardLimits.MaxBytes)
+                    {
+                        // Too much to throw away for the sake of the connection.
+                        result = PumpResult.BackendGone;
+                        return result;
+                    }
+                }
+                else
+                {
+                    BodyRelay.Write(backend.Output, data);
+                    replay.Append(data);
+                    _client.AdvanceTo(data.End);
+                    bool taken;
+                    try
+                    {
+                        var flush = await backend.Output.FlushAsync().ConfigureAwait(false);
+                        taken = !flush.IsCompleted;
+                        if (flush.IsCanceled)
+                        {
+                            if (_stopping)
+                            {
+                                return result;
+                            }
+
+                            if (timeout.Fired)
+                            {
+                                // The body did not end in the time left after the response.
+                                Error = RejectReason.BodyTimeout;
+                                result = PumpResult.BadBody;
+                                return result;
+                            }
+
+                            // The exchange takes no more for the backend (or a stray cancel: the bytes are committed either way).
+                            taken &= !_discarding;
+                        }
+                    }
+                    catch (Exception e) when (NetworkFault.Is(e))
+                    {
+                        taken = false;
+                    }
+
+                    if (!taken)
+                    {
+                        // The backend stopped taking bytes (it closed, reset, or answered and the
+                        // exchange will not wait for it): the rest of the body is thrown away.
+                        discarding = true;
+                        if (status == ParseStatus.Complete)
+                        {
+                            result = PumpResult.Discarded;
+                            return result;
+                        }
+                    }
+                    else if (status == ParseStatus.Complete)
+                    {
+                        replay.Complete();
+                        result = PumpResult.Sent;
+                        return result;
+                    }
+                }
+
+                if (clientDone)
+                {
                     return result;
                 }
 
-                if (flush.IsCanceled || (clientDone && status != ParseStatus.Complete))
-                {
-                    return result;
-                }
-
-                if (status == ParseStatus.Complete)
-                {
-                    replay.Complete();
-                    result = PumpResult.Sent;
-                    return result;
-                }
-
-                if (cork is not null && !corked)
+                if (cork is not null && !corked && !discarding)
                 {
                     TcpCork.Hold(cork);
                     corked = true;
                 }
 
-                reading = true;
-                timeout.Arm();
-                var read = await _client.ReadAsync().ConfigureAwait(false);
-                timeout.Disarm();
-                reading = false;
-                buffer = read.Buffer;
-                if (read.IsCanceled)
+                ReadResult read;
+                while (true)
                 {
-                    _client.AdvanceTo(buffer.Start);
+                    reading = true;
+                    timeout.Arm();
+                    read = await _client.ReadAsync().ConfigureAwait(false);
+                    timeout.Disarm();
+                    reading = false;
+                    if (!read.IsCanceled)
+                    {
+                        break;
+                    }
+
+                    _client.AdvanceTo(read.Buffer.Start);
                     if (timeout.Fired)
                     {
                         // The client stalled: its fault (408), never the backend's.
                         Error = RejectReason.BodyTimeout;
                         result = PumpResult.BadBody;
+                        return result;
                     }
 
-                    return result;
+                    if (_stopping)
+                    {
+                        return result;
+                    }
+
+                    // A stray cancel (one meant for a read that had just returned): read on.
                 }
 
+                buffer = read.Buffer;
                 clientDone = read.IsCompleted;
             }
         }
@@ -144,6 +247,7 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
             }
 
             timeout.Disarm();
+            timeout.ClearLimit();
             Ended = true;
             if (result is PumpResult.ClientGone or PumpResult.BadBody)
             {

@@ -74,8 +74,11 @@ internal sealed class ProxyState : IAsyncDisposable
 
     // Every deadline the heartbeat watches is "now + one of these" (the connect timeout is
     // the connect's own): none is set closer than the shortest.
+    // The window for a request body after its early response (DiscardLimits.WindowMs) is one
+    // of them too; a lingering close's shorter pauses bring a walk soon themselves.
     private static long ShortestDeadline(Configuration.TimeoutConfig t) =>
-        Math.Min(Math.Min(Math.Min(t.HeadersMs, t.KeepAliveMs), Math.Min(t.ResponseHeadMs, t.BackendIdleMs)), Math.Min(t.ClientBodyMs, t.ClientSendMs));
+        Math.Min(Math.Min(Math.Min(t.HeadersMs, t.KeepAliveMs), Math.Min(t.ResponseHeadMs, t.BackendIdleMs)),
+            Math.Min(Math.Min(t.ClientBodyMs, t.ClientSendMs), Forwarding.DiscardLimits.WindowMs));
 
     // On every heartbeat walk: closes the pooled backend connections idle for backendIdleMs;
     // returns when the next one will have been.
