@@ -10,15 +10,16 @@ namespace PipeBalancer.Hosting;
 /// to tell anyone the connection closed. Kestrel's socket connection does the same work but
 /// ends by queueing its close notification to the thread pool and waiting for it.
 /// The receive loop waits for bytes with a zero-byte receive, so an idle connection holds no
-/// pool block. <see cref="CompleteAsync"/> returns once the output's last byte has been sent and
-/// the sending side shut down (a FIN).
+/// pool block. <see cref="CompleteAsync"/> returns once the output's last byte has been sent, the
+/// socket shut down (a FIN) and the receive loop ended.
 /// </summary>
 internal sealed class SocketClientPipes : IDuplexPipe
 {
     private readonly Socket _socket;
     private readonly Pipe _input;
     private readonly Pipe _output;
-    private readonly Task _sending;
+    private readonly Task _receiving;
+    private readonly Task<bool> _sending;
 
     /// <summary>Starts both loops on <paramref name="socket"/>; <paramref name="options"/> serve both pipes (inline schedulers).</summary>
     public SocketClientPipes(Socket socket, PipeOptions options)
@@ -26,7 +27,7 @@ internal sealed class SocketClientPipes : IDuplexPipe
         _socket = socket;
         _input = new Pipe(options);
         _output = new Pipe(options);
-        _ = ReceiveAsync();
+        _receiving = ReceiveAsync();
         _sending = SendAsync();
     }
 
@@ -38,18 +39,42 @@ internal sealed class SocketClientPipes : IDuplexPipe
 
     /// <summary>
     /// Ends both pipes once the handler is done with them: what the output still holds is sent
-    /// first. The socket stays open for its owner, whose close ends the receive loop.
+    /// first, then both sides of the socket are shut down (the client gets a FIN) and the
+    /// receive loop is waited for. The socket stays open for its owner to close.
     /// </summary>
     public async ValueTask CompleteAsync()
     {
+        bool sent = false;
         try
         {
             await _output.Writer.CompleteAsync().ConfigureAwait(false);
-            await _sending.ConfigureAwait(false);
+            sent = await _sending.ConfigureAwait(false) && TryShutdown();
         }
         finally
         {
             await _input.Reader.CompleteAsync().ConfigureAwait(false);
+        }
+
+        // As Kestrel's socket connection does: the shutdown ends the pending receive on the
+        // socket engine's thread. Closing the socket with it still pending would cancel it
+        // through the thread pool, and close with a reset.
+        if (sent)
+        {
+            await _receiving.ConfigureAwait(false);
+        }
+    }
+
+    private bool TryShutdown()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset or aborted meanwhile: nothing is left to end gracefully.
+            return false;
         }
     }
 
@@ -89,8 +114,8 @@ internal sealed class SocketClientPipes : IDuplexPipe
     }
 
     // Output to socket, until the handler completes the output (everything it wrote is sent
-    // first) or the socket fails; a failure reaches the writer's next flush.
-    private async Task SendAsync()
+    // first: true) or the socket fails (false); a failure reaches the writer's next flush.
+    private async Task<bool> SendAsync()
     {
         var reader = _output.Reader;
         Exception? error = null;
@@ -115,10 +140,6 @@ internal sealed class SocketClientPipes : IDuplexPipe
                     break;
                 }
             }
-
-            // All sent: the client gets a FIN. Without it, closing a socket with a receive
-            // still pending (the receive loop's) makes the runtime close it with a reset.
-            _socket.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -126,5 +147,6 @@ internal sealed class SocketClientPipes : IDuplexPipe
         }
 
         await reader.CompleteAsync(error).ConfigureAwait(false);
+        return error is null;
     }
 }
