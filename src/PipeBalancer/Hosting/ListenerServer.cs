@@ -66,7 +66,7 @@ internal sealed class ListenerServer : IAsyncDisposable
         // A listener with no PROXY header to read takes the bare accepted sockets instead: a
         // plain tcp listener's handler relays socket to socket without pipes, TLS runs an
         // SslStream on the socket (TlsTermination), and a plain http listener's pipes read and
-        // write the socket through a NetworkStream (SocketPipes). A PROXY header is read from
+        // write the socket directly (SocketPipes). A PROXY header is read from
         // Kestrel's pipes, and TLS then runs over them (Kestrel's UseHttps).
         bool bare = config.ProxyProtocol is null;
         bool tlsOnSocket = certificate is not null && bare;

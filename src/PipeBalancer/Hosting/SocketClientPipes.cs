@@ -10,7 +10,9 @@ namespace PipeBalancer.Hosting;
 /// to tell anyone the connection closed. Kestrel's socket connection does the same work but
 /// ends by queueing its close notification to the thread pool and waiting for it.
 /// The receive loop waits for bytes with a zero-byte receive, so an idle connection holds no
-/// pool block. <see cref="CompleteAsync"/> returns once the output's last byte has been sent, the
+/// pool block; it skips that wait only after a receive that filled its block, when more is
+/// most likely already there (an idle connection whose last bytes exactly filled a block is
+/// the one case that waits holding one). <see cref="CompleteAsync"/> returns once the output's last byte has been sent, the
 /// socket shut down (a FIN) and the receive loop ended.
 /// </summary>
 internal sealed class SocketClientPipes : IDuplexPipe
@@ -86,16 +88,25 @@ internal sealed class SocketClientPipes : IDuplexPipe
         Exception? error = null;
         try
         {
+            bool filled = false;
             while (true)
             {
-                // No block is taken until bytes are there to read.
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                // No block is taken until bytes are there to read, unless the last receive
+                // filled its block: more is then most likely waiting (a body in full flight),
+                // and the wait would be one system call more per block that finds it at once.
+                if (!filled)
+                {
+                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                }
+
                 var memory = writer.GetMemory();
                 int read = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
                 }
+
+                filled = read == memory.Length;
 
                 writer.Advance(read);
                 var flushed = await writer.FlushAsync().ConfigureAwait(false);
