@@ -149,6 +149,12 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the socket under the pipes has shut down (the backend ended or reset it, or a send
+    /// failed): its transport completes the output then, and nothing more can be written.
+    /// </summary>
+    public bool SendClosed => _socket is { ShutdownKind: not PipeShutdownKind.None };
+
     /// <summary>Cancels a pending read (a timeout fired).</summary>
     public void CancelRead() => Input.CancelPendingRead();
 

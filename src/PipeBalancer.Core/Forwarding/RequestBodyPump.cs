@@ -138,14 +138,19 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
                 }
                 else
                 {
-                    BodyRelay.Write(backend.Output, data);
-                    replay.Append(data);
+                    // Nothing is written once the backend's socket has closed since the last
+                    // flush (its transport completes the writer then): the rest is thrown away.
+                    bool taken = Write(backend, data);
+                    if (taken)
+                    {
+                        replay.Append(data);
+                    }
+
                     _client.AdvanceTo(data.End);
-                    bool taken;
                     try
                     {
-                        var flush = await backend.Output.FlushAsync().ConfigureAwait(false);
-                        taken = !flush.IsCompleted;
+                        var flush = taken ? await backend.Output.FlushAsync().ConfigureAwait(false) : default;
+                        taken &= !flush.IsCompleted;
                         if (flush.IsCanceled)
                         {
                             if (_stopping)
@@ -254,6 +259,28 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
                 // No response can follow a body that never ends: wake the exchange.
                 backend.Input.CancelPendingRead();
             }
+        }
+    }
+
+    // Writes body bytes for the backend, unless its socket has closed (then false): its
+    // transport completes the writer when a send fails or the connection shuts down, and a write
+    // after that would throw. The check and the write run on the connection's one socket thread.
+    private static bool Write(BackendConnection backend, in ReadOnlySequence<byte> data)
+    {
+        if (backend.SendClosed)
+        {
+            return false;
+        }
+
+        try
+        {
+            BodyRelay.Write(backend.Output, data);
+            return true;
+        }
+        catch (InvalidOperationException) when (backend.SendClosed)
+        {
+            // Closed between the check and the write.
+            return false;
         }
     }
 }

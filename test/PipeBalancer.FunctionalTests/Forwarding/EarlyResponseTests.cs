@@ -86,6 +86,37 @@ public sealed class EarlyResponseTests
         });
     }
 
+    [Test]
+    public async Task LargeBodyAnsweredEarly_BackendClosingWhileTheRestIsForwarded_KeepAliveClientGoesOn()
+    {
+        // nginx keeps its connection at /linger but stops reading the rest of the body after a
+        // second and closes: the balancer, forwarding the rest, finds the socket closed and
+        // throws the rest away, and the client connection carries the next request.
+        await using var nginx = await StartNginxAsync();
+        await using var balancer = await TestBalancer.StartAsync([("n", nginx.Port)]);
+        using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+        await client.SendAsync($"POST /linger HTTP/1.1\r\nHost: x\r\nContent-Length: {BodyBytes}\r\n\r\n");
+        await client.SendAsync(new byte[PieceBytes]);
+        var first = await client.ReadResponseAsync();
+        var piece = new byte[PieceBytes];
+        for (int sent = PieceBytes; sent < BodyBytes; sent += PieceBytes)
+        {
+            await Task.Delay(150);
+            await client.SendAsync(piece);
+        }
+
+        await client.SendAsync("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+        var second = await client.ReadResponseAsync();
+        var backend = balancer.State.Current.Backends[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(first?.Status, Is.EqualTo(200));
+            Assert.That(second?.Status, Is.EqualTo(200), "the client connection survives the backend's close");
+            Assert.That(second?.BodyText, Is.EqualTo("ok"));
+            Assert.That(backend.Failures, Is.Zero);
+        });
+    }
+
     private static async Task SendBodyAsync(RawClient client, int sent)
     {
         var piece = new byte[PieceBytes];
@@ -113,6 +144,7 @@ public sealed class EarlyResponseTests
             listen 127.0.0.1:{{port}};
             location / { return 200 "ok"; }
             location /close { keepalive_timeout 0; return 200 "ok"; }
+            location /linger { lingering_time 1s; lingering_timeout 1s; return 200 "ok"; }
           }
         }
         """, path => ["-e", Path.Combine(Path.GetDirectoryName(path)!, "startup.log"), "-p", Path.GetDirectoryName(path)!, "-c", path]);
