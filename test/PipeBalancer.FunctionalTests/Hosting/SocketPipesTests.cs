@@ -1,6 +1,10 @@
+using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using PipeBalancer.FunctionalTests.Infrastructure;
+using PipeBalancer.Hosting;
+using PipeBalancer.Runtime;
 
 namespace PipeBalancer.FunctionalTests.Hosting;
 
@@ -33,6 +37,48 @@ public sealed class SocketPipesTests
             Assert.That(Encoding.Latin1.GetString(all, 0, headEnd), Does.StartWith("HTTP/1.1 200"));
             Assert.That(all.Length - headEnd - 4, Is.EqualTo(size), "the whole body, then the end of the stream");
         });
+    }
+
+    [Test]
+    public async Task BodyInFullBlocks_ArrivesWhole_AndTheIdleLoopAfterItHoldsNoBlock()
+    {
+        // Three receives that fill their 16 KB block (the loop then receives without waiting),
+        // then a partial one: after it the loop waits for data again, and holds no block.
+        using var pool = new BlockMemoryPool();
+        var options = new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, minimumSegmentSize: BlockMemoryPool.DefaultBlockSize, useSynchronizationContext: false);
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var accepted = await listener.AcceptAsync();
+
+        var pipes = new SocketClientPipes(accepted, options);
+        var sent = new byte[(3 * BlockMemoryPool.DefaultBlockSize) + 100];
+        Random.Shared.NextBytes(sent);
+        await client.SendAsync(sent);
+
+        var received = new byte[sent.Length];
+        int got = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (got < sent.Length)
+        {
+            var result = await pipes.Input.ReadAsync(cts.Token);
+            foreach (var segment in result.Buffer)
+            {
+                segment.Span.CopyTo(received.AsSpan(got));
+                got += segment.Length;
+            }
+
+            pipes.Input.AdvanceTo(result.Buffer.End);
+        }
+
+        Assert.That(received, Is.EqualTo(sent), "every byte, in order");
+        await Eventually.Until(() => pool.Rented == 0);
+        Assert.That(pool.Rented, Is.Zero, "an idle receive loop holds no block");
+
+        client.Shutdown(SocketShutdown.Send);
+        await pipes.CompleteAsync();
     }
 
     [Test]
