@@ -150,8 +150,10 @@ internal sealed class BackendConnection : IDuplexPipe, IDisposable
     }
 
     /// <summary>
-    /// Whether the socket under the pipes has shut down (the backend ended or reset it, or a send
-    /// failed): its transport completes the output then, and nothing more can be written.
+    /// Whether the socket under the pipes has begun to shut down for any reason: a send failed,
+    /// the backend reset it, or it ended its side (a half-close, after which sending may still
+    /// work). The transport records only the first reason and completes the output when sending
+    /// fails, so any reason counts: a connection past this point is not written to or reused.
     /// </summary>
     public bool SendClosed => _socket is { ShutdownKind: not PipeShutdownKind.None };
 

@@ -262,9 +262,11 @@ internal sealed class RequestBodyPump(ClientBodyTimeout timeout)
         }
     }
 
-    // Writes body bytes for the backend, unless its socket has closed (then false): its
-    // transport completes the writer when a send fails or the connection shuts down, and a write
-    // after that would throw. The check and the write run on the connection's one socket thread.
+    // Writes body bytes for the backend, unless its socket has begun to shut down (then false):
+    // its transport completes the writer when a send fails, and a write after that throws. A
+    // send that fails between the check and the write (its completion may run on another socket
+    // thread) is caught by the filter: the transport records the shutdown before it completes
+    // the writer.
     private static bool Write(BackendConnection backend, in ReadOnlySequence<byte> data)
     {
         if (backend.SendClosed)

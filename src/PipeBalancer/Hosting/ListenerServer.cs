@@ -63,14 +63,12 @@ internal sealed class ListenerServer : IAsyncDisposable
         // descriptors; client pipes take 16 KB blocks from the pool backend pipes use (fewer,
         // larger reads), given to the connections that loop makes and to anything else in
         // Kestrel that asks the services for a memory pool.
-        // A listener with no PROXY header to read takes the bare accepted sockets instead: a
-        // plain tcp listener's handler relays socket to socket without pipes, TLS runs an
-        // SslStream on the socket (TlsTermination), and a plain http listener's pipes read and
-        // write the socket directly (SocketPipes). A PROXY header is read from
-        // Kestrel's pipes, and TLS then runs over them (Kestrel's UseHttps).
-        bool bare = config.ProxyProtocol is null;
-        bool tlsOnSocket = certificate is not null && bare;
-        bool pipesOnSocket = certificate is null && bare && config.Mode == ListenerMode.Http;
+        // A listener with no PROXY header to read takes the bare accepted sockets instead when
+        // it is a plain tcp listener (its handler relays socket to socket without pipes) or has
+        // TLS (an SslStream reads and writes the socket itself: TlsTermination). A PROXY header
+        // is read from Kestrel's pipes, and TLS then runs over them (Kestrel's UseHttps).
+        bool tlsOnSocket = certificate is not null && config.ProxyProtocol is null;
+        bool bare = tlsOnSocket || (config.Mode == ListenerMode.Tcp && config.Tls is null && config.ProxyProtocol is null);
         builder.Services.AddSingleton<IConnectionListenerFactory>(new BackoffListenerFactory(config.Name, state, loggerFactory, bare));
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(BlockMemoryPoolFactory.Instance);
         builder.Services.AddSingleton(state);
@@ -106,11 +104,6 @@ internal sealed class ListenerServer : IAsyncDisposable
                             HandshakeTimeout = handshakeTimeout,
                         });
                     }
-                }
-
-                if (pipesOnSocket)
-                {
-                    options.Use(next => new SocketPipes(next, state).OnConnectionAsync);
                 }
 
                 if (config.Mode == ListenerMode.Http)

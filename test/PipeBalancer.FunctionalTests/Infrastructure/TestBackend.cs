@@ -46,6 +46,7 @@ public sealed class TestBackend : IAsyncDisposable
         {
             k.Listen(IPAddress.Loopback, port);
             k.Limits.MaxRequestBodySize = null;
+            k.Limits.MaxRequestHeadersTotalSize = 1024 * 1024;
         });
         var app = builder.Build();
         var backend = new TestBackend(id, app);

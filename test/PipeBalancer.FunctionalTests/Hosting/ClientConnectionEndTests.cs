@@ -1,20 +1,16 @@
-using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using PipeBalancer.FunctionalTests.Infrastructure;
-using PipeBalancer.Hosting;
-using PipeBalancer.Runtime;
 
 namespace PipeBalancer.FunctionalTests.Hosting;
 
 /// <summary>
-/// A plain http listener's client connections run on pipes straight over the accepted socket
-/// (Hosting/SocketPipes): what the balancer wrote before closing arrives whole, and the
-/// connection ends with a FIN, never a reset, even when the client reads late.
+/// How a plain http listener's client connection ends: what the balancer wrote before closing
+/// arrives whole, and the connection ends with a FIN, never a reset, even when the client reads
+/// late; pipelined requests are answered in order.
 /// </summary>
 [NonParallelizable]
-public sealed class SocketPipesTests
+public sealed class ClientConnectionEndTests
 {
     [Test]
     public async Task ConnectionClose_LargeResponse_ToALateReader_ArrivesWholeThenEnds()
@@ -40,45 +36,17 @@ public sealed class SocketPipesTests
     }
 
     [Test]
-    public async Task BodyInFullBlocks_ArrivesWhole_AndTheIdleLoopAfterItHoldsNoBlock()
+    public async Task HeadLargerThanTheBackendPipesBound_IsReadWhole()
     {
-        // Three receives that fill their 16 KB block (the loop then receives without waiting),
-        // then a partial one: after it the loop waits for data again, and holds no block.
-        using var pool = new BlockMemoryPool();
-        var options = new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.Inline, minimumSegmentSize: BlockMemoryPool.DefaultBlockSize, useSynchronizationContext: false);
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        using var accepted = await listener.AcceptAsync();
-
-        var pipes = new SocketClientPipes(accepted, options);
-        var sent = new byte[(3 * BlockMemoryPool.DefaultBlockSize) + 100];
-        Random.Shared.NextBytes(sent);
-        await client.SendAsync(sent);
-
-        var received = new byte[sent.Length];
-        int got = 0;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (got < sent.Length)
-        {
-            var result = await pipes.Input.ReadAsync(cts.Token);
-            foreach (var segment in result.Buffer)
-            {
-                segment.Span.CopyTo(received.AsSpan(got));
-                got += segment.Length;
-            }
-
-            pipes.Input.AdvanceTo(result.Buffer.End);
-        }
-
-        Assert.That(received, Is.EqualTo(sent), "every byte, in order");
-        await Eventually.Until(() => pool.Rented == 0);
-        Assert.That(pool.Rented, Is.Zero, "an idle receive loop holds no block");
-
-        client.Shutdown(SocketShutdown.Send);
-        await pipes.CompleteAsync();
+        // A client is read ahead as far as Kestrel's connections read (1 MB), not only as far as
+        // a backend pipe (64 KB): a 100 KB head within a 256 KB limit is forwarded, not left
+        // waiting for its headers timeout.
+        await using var backend = await TestBackend.StartAsync("s1");
+        await using var balancer = await TestBalancer.StartAsync([("s1", backend.Port)], c => c with { Limits = c.Limits with { MaxHeaderBytes = 256 * 1024 } });
+        using var client = await RawClient.ConnectAsync(balancer.EndPoint);
+        await client.SendAsync($"GET /a HTTP/1.1\r\nHost: x\r\nX-Big: {new string('a', 100 * 1024)}\r\n\r\n");
+        var response = await client.ReadResponseAsync();
+        Assert.That(response?.Status, Is.EqualTo(200));
     }
 
     [Test]
