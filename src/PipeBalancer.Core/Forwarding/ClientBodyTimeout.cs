@@ -116,8 +116,15 @@ internal sealed class ClientBodyTimeout
         if (now >= end)
         {
             // The whole body's end: whatever the pump waits on, the client or the backend, ends.
+            // Claimed first, so that a body that ended meanwhile (its pump cleared the limit, and
+            // the next request may have begun) is not fired at.
             var backend = Volatile.Read(ref _backend);
-            ClearLimit();
+            if (Interlocked.CompareExchange(ref _end, long.MaxValue, end) != end)
+            {
+                return Math.Min(Volatile.Read(ref _deadline), Volatile.Read(ref _end));
+            }
+
+            Volatile.Write(ref _backend, null);
             _ended = true;
             Fire();
             backend?.CancelPendingFlush();
